@@ -1,0 +1,39 @@
+//! Pure-Rust continuous-control environments for dime.
+//!
+//! This crate has no tensor library on purpose: observations and actions are plain `f64`
+//! slices (f32 at the [`VecEnv`] boundary), so a physics bug can never hide behind autograd
+//! and the crate can be used alone. Every task is a [`Task`] (dynamics and reward only);
+//! [`TaskEnv`] adds the parts all tasks share once: the seeded ChaCha stream, input checks
+//! (wrong lengths and non-finite actions are errors, never panics), the time limit, and the
+//! rule that stepping a finished episode is an error.
+//!
+//! Classic-control tasks reproduce Gymnasium bit for bit, including its float32 roundings;
+//! the golden tests in `tests/` replay recorded trajectories to prove it.
+//!
+//! ```
+//! use dime_envs::{make, EnvConfig};
+//! let mut env = make("gym/Pendulum-v1", &EnvConfig::default()).unwrap();
+//! let mut obs = vec![0.0; env.spec().obs_dim];
+//! env.reset(Some(0), &mut obs).unwrap();
+//! let out = env.step(&[0.5], &mut obs).unwrap();
+//! assert!(out.reward <= 0.0);
+//! ```
+
+mod check;
+mod env;
+mod error;
+mod registry;
+mod rng;
+mod spec;
+pub mod tasks;
+mod vec_env;
+mod wrappers;
+
+pub use check::{check_env, CheckConfig, Failure, Property, Report};
+pub use env::{Env, Task, TaskEnv, TaskStep};
+pub use error::EnvError;
+pub use registry::{close_matches, ids, make, make_unit, spec, EnvConfig};
+pub use rng::{env_rng, lane_seed, splitmix64, EnvRng};
+pub use spec::{EnvSpec, ObsField, StepOut};
+pub use vec_env::{VecEnv, VecStep};
+pub use wrappers::{rescale_from_unit, rescale_to_unit, RescaleAction};

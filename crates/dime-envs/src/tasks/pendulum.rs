@@ -1,0 +1,97 @@
+//! Gymnasium `Pendulum-v1` (`gymnasium/envs/classic_control/pendulum.py`), bit-exact.
+//!
+//! State (θ, θ̇) in f64 with θ = 0 upright. NumPy 2 promotes some products to float32
+//! (the action space is float32); the casts below sit exactly where NumPy rounds, which is
+//! what makes rewards and observations match the golden file bit for bit.
+
+use std::f64::consts::PI;
+
+use rand::Rng;
+
+use crate::env::{Task, TaskStep};
+use crate::rng::EnvRng;
+use crate::spec::{EnvSpec, ObsField};
+
+const MAX_SPEED: f64 = 8.0;
+const MAX_TORQUE: f32 = 2.0;
+const DT: f64 = 0.05;
+
+/// Swing a pendulum upright with a bounded torque.
+pub struct Pendulum {
+    spec: EnvSpec,
+    theta: f64,
+    theta_dot: f64,
+}
+
+impl Default for Pendulum {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Pendulum {
+    /// The task with Gymnasium's constants (g = 10, m = l = 1, 200-step limit).
+    pub fn new() -> Self {
+        let max_cost = PI * PI + 0.1 * MAX_SPEED * MAX_SPEED + 0.001 * 4.0;
+        let spec = EnvSpec {
+            id: "gym/Pendulum-v1".into(),
+            obs_dim: 3,
+            act_dim: 1,
+            act_low: vec![-2.0],
+            act_high: vec![2.0],
+            obs_layout: vec![ObsField::new("cos_sin_theta", 0, 2), ObsField::new("theta_dot", 2, 1)],
+            max_episode_steps: 200,
+            dt: DT,
+            physics: "analytic",
+            reward_range: (-max_cost, 0.0),
+            reset_obs_range: vec![(-1.0, 1.0), (-1.0, 1.0), (-1.0, 1.0)],
+            can_terminate: false,
+            random_reset: true,
+        };
+        Self { spec, theta: 0.0, theta_dot: 0.0 }
+    }
+
+    /// Set the physical state `(θ, θ̇)` (golden replays).
+    pub fn set_state(&mut self, theta: f64, theta_dot: f64) {
+        self.theta = theta;
+        self.theta_dot = theta_dot;
+    }
+
+    /// The physical state `(θ, θ̇)`.
+    pub fn state(&self) -> (f64, f64) {
+        (self.theta, self.theta_dot)
+    }
+}
+
+/// Wrap an angle into `[−π, π)` with a floor modulo, as Python's `%` does.
+fn angle_normalize(x: f64) -> f64 {
+    (x + PI).rem_euclid(2.0 * PI) - PI
+}
+
+impl Task for Pendulum {
+    fn spec(&self) -> &EnvSpec {
+        &self.spec
+    }
+
+    fn reset_state(&mut self, rng: &mut EnvRng) {
+        self.theta = rng.random_range(-PI..PI);
+        self.theta_dot = rng.random_range(-1.0..1.0);
+    }
+
+    fn observe(&self, obs: &mut [f64]) {
+        obs[0] = f64::from(self.theta.cos() as f32);
+        obs[1] = f64::from(self.theta.sin() as f32);
+        obs[2] = f64::from(self.theta_dot as f32);
+    }
+
+    fn advance(&mut self, action: &[f64], _rng: &mut EnvRng) -> TaskStep {
+        let u = (action[0] as f32).clamp(-MAX_TORQUE, MAX_TORQUE);
+        let (th, thdot) = (self.theta, self.theta_dot);
+        let control_cost = f64::from((u * u) * 0.001_f32);
+        let cost = angle_normalize(th).powi(2) + 0.1 * (thdot * thdot) + control_cost;
+        let new_thdot = (thdot + (15.0 * th.sin() + f64::from(3.0_f32 * u)) * DT).clamp(-MAX_SPEED, MAX_SPEED);
+        self.theta = th + new_thdot * DT;
+        self.theta_dot = new_thdot;
+        TaskStep { reward: -cost, terminated: false }
+    }
+}
