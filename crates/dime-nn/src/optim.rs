@@ -1,0 +1,146 @@
+//! Adam on host slices (bias-corrected, no weight decay), dime.md §7.
+//!
+//! `m ← β1·m + (1−β1)·g`, `v ← β2·v + (1−β2)·g²`, `θ ← θ − lr·m̂/(√v̂ + ε)` with
+//! `m̂ = m/(1−β1ᵗ)`, `v̂ = v/(1−β2ᵗ)`. One fused loop per parameter tensor over host values,
+//! in the store's sorted name order; moments are kept on the host for checkpoints.
+
+use candle_core::backprop::GradStore;
+use candle_core::{DType, Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::{NnError, ParamStore, Result};
+
+/// Adam hyper-parameters. There is no weight decay (candle-nn's AdamW default of 0.01 is a trap).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdamConfig {
+    /// Learning rate.
+    pub lr: f64,
+    /// Decay of the first moment (DIME actor and critic: 0.5).
+    pub beta1: f64,
+    /// Decay of the second moment.
+    pub beta2: f64,
+    /// Added to √v̂ in the denominator.
+    pub eps: f64,
+}
+
+impl AdamConfig {
+    /// Adam with the given learning rate and β1, β2 = 0.999, ε = 1e-8.
+    pub fn new(lr: f64, beta1: f64) -> Self {
+        Self {
+            lr,
+            beta1,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
+    }
+}
+
+/// Adam state for one [`ParamStore`].
+#[derive(Debug, Clone)]
+pub struct Adam {
+    config: AdamConfig,
+    names: Vec<String>,
+    first_moment: Vec<Vec<f32>>,
+    second_moment: Vec<Vec<f32>>,
+    steps: u64,
+}
+
+impl Adam {
+    /// Zero moments for every variable of `store`.
+    pub fn new(store: &ParamStore, config: AdamConfig) -> Self {
+        let sizes: Vec<usize> = store.iter().map(|(_, v)| v.elem_count()).collect();
+        Self {
+            config,
+            names: store.names(),
+            first_moment: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+            second_moment: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+            steps: 0,
+        }
+    }
+
+    /// Number of steps taken.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Apply one update with `grads` (one host vector per variable, sorted name order, as
+    /// returned by [`host_gradients`]).
+    pub fn step(&mut self, store: &ParamStore, grads: &[Vec<f32>]) -> Result<()> {
+        if store.names() != self.names || grads.len() != self.names.len() {
+            return Err(NnError::ParamMismatch(
+                "Adam: store or gradients differ from the ones it was built for".into(),
+            ));
+        }
+        self.steps += 1;
+        let c = self.config;
+        let correction1 = 1.0 - c.beta1.powi(self.steps as i32);
+        let correction2 = 1.0 - c.beta2.powi(self.steps as i32);
+        let step_size = (c.lr / correction1) as f32;
+        let inv_sqrt_correction2 = (1.0 / correction2.sqrt()) as f32;
+        let (b1, b2, eps) = (c.beta1 as f32, c.beta2 as f32, c.eps as f32);
+        for (i, (_, var)) in store.iter().enumerate() {
+            let g = &grads[i];
+            if g.len() != var.elem_count() {
+                return Err(NnError::ParamMismatch(format!(
+                    "gradient {i} has the wrong size"
+                )));
+            }
+            let (m, v) = (&mut self.first_moment[i], &mut self.second_moment[i]);
+            let mut theta = host_values(var.as_tensor())?;
+            for j in 0..theta.len() {
+                m[j] = b1 * m[j] + (1.0 - b1) * g[j];
+                v[j] = b2 * v[j] + (1.0 - b2) * g[j] * g[j];
+                theta[j] -= step_size * m[j] / (v[j].sqrt() * inv_sqrt_correction2 + eps);
+            }
+            let new = Tensor::from_vec(theta, var.shape(), &Device::Cpu)?
+                .to_dtype(var.dtype())?
+                .to_device(var.device())?;
+            var.set(&new)?;
+        }
+        Ok(())
+    }
+}
+
+/// Gradients of every variable of `store` as host vectors in sorted name order; a variable that
+/// received no gradient gets zeros.
+pub fn host_gradients(store: &ParamStore, grads: &GradStore) -> Result<Vec<Vec<f32>>> {
+    store
+        .iter()
+        .map(|(_, var)| match grads.get(var.as_tensor()) {
+            Some(g) => host_values(g),
+            None => Ok(vec![0.0; var.elem_count()]),
+        })
+        .collect()
+}
+
+fn host_values(t: &Tensor) -> Result<Vec<f32>> {
+    Ok(t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adam_matches_hand_computed_first_steps() -> Result<()> {
+        let mut store = ParamStore::new();
+        store.insert_host("w", vec![1.0, -2.0], &[2], DType::F32, &Device::Cpu)?;
+        let mut adam = Adam::new(&store, AdamConfig::new(0.1, 0.5));
+        // Step 1: m̂ = g, v̂ = g², so the update is lr·g/(|g| + ε) ≈ lr·sign(g).
+        adam.step(&store, &[vec![0.5, -4.0]])?;
+        let w = store.get("w")?.as_tensor().to_vec1::<f32>()?;
+        assert!(
+            (w[0] - 0.9).abs() < 1e-6 && (w[1] + 1.9).abs() < 1e-6,
+            "{w:?}"
+        );
+        // Step 2 with g = (−0.5, 0): m = (0.125·… ) computed in f64 below.
+        adam.step(&store, &[vec![-0.5, 0.0]])?;
+        let w2 = store.get("w")?.as_tensor().to_vec1::<f32>()?;
+        let m: f64 = 0.5 * (0.5 * 0.5) + 0.5 * -0.5;
+        let v: f64 = 0.999 * 0.001 * 0.25 + 0.001 * 0.25;
+        let upd = 0.1 * (m / 0.75) / ((v / (1.0 - 0.999f64.powi(2))).sqrt() + 1e-8);
+        assert!((w2[0] as f64 - (0.9 - upd)).abs() < 1e-5);
+        Ok(())
+    }
+}
