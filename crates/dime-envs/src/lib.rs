@@ -29,7 +29,7 @@ pub mod tasks;
 mod vec_env;
 mod wrappers;
 
-pub use check::{check_env, CheckConfig, Failure, Property, Report};
+pub use check::{check_env, check_env_with, CheckConfig, Failure, Property, Report};
 pub use env::{Env, Task, TaskEnv, TaskStep};
 pub use error::EnvError;
 pub use registry::{close_matches, ids, make, make_unit, spec, EnvConfig};
