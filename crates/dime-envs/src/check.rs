@@ -59,11 +59,7 @@ pub struct CheckConfig {
 
 impl Default for CheckConfig {
     fn default() -> Self {
-        Self {
-            env: EnvConfig::default(),
-            seed: 0,
-            reset_seeds: 1000,
-        }
+        Self { env: EnvConfig::default(), seed: 0, reset_seeds: 1000 }
     }
 }
 
@@ -120,10 +116,7 @@ fn run_episodes(
     let spec = env.spec().clone();
     let mut obs = vec![0.0; spec.obs_dim];
     let mut action = vec![0.0; spec.act_dim];
-    let mut trace = Trace {
-        obs: Vec::new(),
-        steps: Vec::new(),
-    };
+    let mut trace = Trace { obs: Vec::new(), steps: Vec::new() };
     for ep in 0..episodes {
         env.reset(if ep == 0 { Some(seed) } else { None }, &mut obs)?;
         trace.obs.extend(obs.iter().map(|x| x.to_bits()));
@@ -131,9 +124,7 @@ fn run_episodes(
             draw_action(env, kind, rng, &mut action);
             let out: StepOut = env.step(&action, &mut obs)?;
             trace.obs.extend(obs.iter().map(|x| x.to_bits()));
-            trace
-                .steps
-                .push((out.reward.to_bits(), out.terminated, out.truncated));
+            trace.steps.push((out.reward.to_bits(), out.terminated, out.truncated));
             if out.done() {
                 break;
             }
@@ -154,17 +145,10 @@ pub fn check_env_with(
 ) -> Result<Report, Vec<Failure>> {
     let mut failures = Vec::new();
     let mut steps = 0u64;
-    let fail = |failures: &mut Vec<Failure>, property, message: String| {
-        failures.push(Failure { property, message })
-    };
+    let fail = |failures: &mut Vec<Failure>, property, message: String| failures.push(Failure { property, message });
     let mut env = match build() {
         Ok(env) => env,
-        Err(e) => {
-            return Err(vec![Failure {
-                property: Property::Spec,
-                message: e.to_string(),
-            }])
-        }
+        Err(e) => return Err(vec![Failure { property: Property::Spec, message: e.to_string() }]),
     };
     let spec = env.spec().clone();
 
@@ -175,41 +159,20 @@ pub fn check_env_with(
             *c += 1;
         }
         if field.offset + field.len > spec.obs_dim {
-            fail(
-                &mut failures,
-                Property::Spec,
-                format!("obs field `{}` runs past obs_dim", field.name),
-            );
+            fail(&mut failures, Property::Spec, format!("obs field `{}` runs past obs_dim", field.name));
         }
     }
     if covered.iter().any(|&c| c != 1) {
-        fail(
-            &mut failures,
-            Property::Spec,
-            "obs_layout does not cover 0..obs_dim exactly once".into(),
-        );
+        fail(&mut failures, Property::Spec, "obs_layout does not cover 0..obs_dim exactly once".into());
     }
     let bounds_ok = spec.act_low.len() == spec.act_dim
         && spec.act_high.len() == spec.act_dim
-        && spec
-            .act_low
-            .iter()
-            .zip(&spec.act_high)
-            .all(|(l, h)| l.is_finite() && h.is_finite() && l < h);
+        && spec.act_low.iter().zip(&spec.act_high).all(|(l, h)| l.is_finite() && h.is_finite() && l < h);
     if !bounds_ok {
-        fail(
-            &mut failures,
-            Property::Spec,
-            "action bounds must be finite with low < high, one per dimension".into(),
-        );
+        fail(&mut failures, Property::Spec, "action bounds must be finite with low < high, one per dimension".into());
     }
-    if !(spec.dt > 0.0) || spec.reset_obs_range.len() != spec.obs_dim || spec.max_episode_steps == 0
-    {
-        fail(
-            &mut failures,
-            Property::Spec,
-            "dt > 0, max_episode_steps > 0 and one reset range per obs entry".into(),
-        );
+    if !(spec.dt > 0.0) || spec.reset_obs_range.len() != spec.obs_dim || spec.max_episode_steps == 0 {
+        fail(&mut failures, Property::Spec, "dt > 0, max_episode_steps > 0 and one reset range per obs entry".into());
     }
     if !failures.is_empty() {
         return Err(failures);
@@ -220,10 +183,7 @@ pub fn check_env_with(
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         run_episodes(env, seed, 2, ActionKind::Uniform, &mut rng)
     };
-    match (
-        trace(env.as_mut(), 7),
-        build().and_then(|mut e| trace(e.as_mut(), 7)),
-    ) {
+    match (trace(env.as_mut(), 7), build().and_then(|mut e| trace(e.as_mut(), 7))) {
         (Ok(a), Ok(b)) => {
             steps += 2 * a.steps.len() as u64;
             if a != b {
@@ -234,34 +194,19 @@ pub fn check_env_with(
                 );
             }
         }
-        (Err(e), _) | (_, Err(e)) => fail(
-            &mut failures,
-            Property::Determinism,
-            format!("episode failed: {e}"),
-        ),
+        (Err(e), _) | (_, Err(e)) => fail(&mut failures, Property::Determinism, format!("episode failed: {e}")),
     }
     if spec.random_reset {
         let mut obs_a = vec![0.0; spec.obs_dim];
         let mut obs_b = vec![0.0; spec.obs_dim];
-        let same = env
-            .reset(Some(1), &mut obs_a)
-            .and_then(|_| env.reset(Some(2), &mut obs_b))
-            .map(|_| obs_a == obs_b);
+        let same = env.reset(Some(1), &mut obs_a).and_then(|_| env.reset(Some(2), &mut obs_b)).map(|_| obs_a == obs_b);
         if same != Ok(false) {
-            fail(
-                &mut failures,
-                Property::Determinism,
-                "seeds 1 and 2 give the same reset observation".into(),
-            );
+            fail(&mut failures, Property::Determinism, "seeds 1 and 2 give the same reset observation".into());
         }
     }
 
     // 3. Finite values.
-    for kind in [
-        ActionKind::Uniform,
-        ActionKind::BangBang,
-        ActionKind::Beyond,
-    ] {
+    for kind in [ActionKind::Uniform, ActionKind::BangBang, ActionKind::Beyond] {
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0xF1);
         match run_episodes(env.as_mut(), 11, 3, kind, &mut rng) {
             Ok(t) => {
@@ -269,18 +214,10 @@ pub fn check_env_with(
                 let finite = t.obs.iter().all(|&b| f64::from_bits(b).is_finite())
                     && t.steps.iter().all(|s| f64::from_bits(s.0).is_finite());
                 if !finite {
-                    fail(
-                        &mut failures,
-                        Property::FiniteValues,
-                        format!("non-finite value under {kind:?} actions"),
-                    );
+                    fail(&mut failures, Property::FiniteValues, format!("non-finite value under {kind:?} actions"));
                 }
             }
-            Err(e) => fail(
-                &mut failures,
-                Property::FiniteValues,
-                format!("{kind:?} actions: {e}"),
-            ),
+            Err(e) => fail(&mut failures, Property::FiniteValues, format!("{kind:?} actions: {e}")),
         }
     }
 
@@ -292,31 +229,17 @@ pub fn check_env_with(
     let mut nan_action = good_action.clone();
     nan_action[0] = f64::NAN;
     let probes: [(&str, Result<StepOut, EnvError>); 3] = [
-        (
-            "too long an action",
-            env.step(&vec![0.0; spec.act_dim + 1], &mut obs),
-        ),
+        ("too long an action", env.step(&vec![0.0; spec.act_dim + 1], &mut obs)),
         ("a NaN action", env.step(&nan_action, &mut obs)),
-        (
-            "a wrong observation buffer",
-            env.step(&good_action, &mut short),
-        ),
+        ("a wrong observation buffer", env.step(&good_action, &mut short)),
     ];
     for (what, result) in probes {
         if result.is_ok() {
-            fail(
-                &mut failures,
-                Property::Dimensions,
-                format!("{what} was accepted"),
-            );
+            fail(&mut failures, Property::Dimensions, format!("{what} was accepted"));
         }
     }
     if env.reset(None, &mut short).is_ok() {
-        fail(
-            &mut failures,
-            Property::Dimensions,
-            "reset accepted a wrong observation buffer".into(),
-        );
+        fail(&mut failures, Property::Dimensions, "reset accepted a wrong observation buffer".into());
     }
 
     // 5. Episode logic.
@@ -329,46 +252,26 @@ pub fn check_env_with(
         let out = match env.step(&action, &mut obs) {
             Ok(out) => out,
             Err(e) => {
-                fail(
-                    &mut failures,
-                    Property::EpisodeLogic,
-                    format!("step {t}: {e}"),
-                );
+                fail(&mut failures, Property::EpisodeLogic, format!("step {t}: {e}"));
                 break;
             }
         };
         t += 1;
         steps += 1;
         if out.truncated != (t == spec.max_episode_steps) {
-            fail(
-                &mut failures,
-                Property::EpisodeLogic,
-                format!("truncated = {} at step {t}", out.truncated),
-            );
+            fail(&mut failures, Property::EpisodeLogic, format!("truncated = {} at step {t}", out.truncated));
         }
         if out.terminated && !spec.can_terminate {
-            fail(
-                &mut failures,
-                Property::EpisodeLogic,
-                format!("a non-terminating task terminated at step {t}"),
-            );
+            fail(&mut failures, Property::EpisodeLogic, format!("a non-terminating task terminated at step {t}"));
         }
         if out.done() {
             if env.step(&action, &mut obs).is_ok() {
-                fail(
-                    &mut failures,
-                    Property::EpisodeLogic,
-                    "step after the end was accepted".into(),
-                );
+                fail(&mut failures, Property::EpisodeLogic, "step after the end was accepted".into());
             }
             break;
         }
         if t > spec.max_episode_steps {
-            fail(
-                &mut failures,
-                Property::EpisodeLogic,
-                "episode ran past max_episode_steps".into(),
-            );
+            fail(&mut failures, Property::EpisodeLogic, "episode ran past max_episode_steps".into());
             break;
         }
     }
@@ -381,23 +284,13 @@ pub fn check_env_with(
     // 7. Reset ranges.
     for seed in 0..cfg.reset_seeds {
         if env.reset(Some(seed), &mut obs).is_err() {
-            fail(
-                &mut failures,
-                Property::ResetRanges,
-                format!("reset with seed {seed} failed"),
-            );
+            fail(&mut failures, Property::ResetRanges, format!("reset with seed {seed} failed"));
             break;
         }
-        let outside = obs
-            .iter()
-            .zip(&spec.reset_obs_range)
-            .position(|(x, (lo, hi))| !(lo <= x && x <= hi));
+        let outside = obs.iter().zip(&spec.reset_obs_range).position(|(x, (lo, hi))| !(lo <= x && x <= hi));
         if let Some(i) = outside {
             let (lo, hi) = spec.reset_obs_range[i];
-            let msg = format!(
-                "seed {seed}: reset obs[{i}] = {} outside [{lo}, {hi}]",
-                obs[i]
-            );
+            let msg = format!("seed {seed}: reset obs[{i}] = {} outside [{lo}, {hi}]", obs[i]);
             fail(&mut failures, Property::ResetRanges, msg);
             break;
         }
@@ -411,48 +304,32 @@ pub fn check_env_with(
 }
 
 /// Step a 4-lane `VecEnv` and 4 scalar envs side by side over several episodes.
-fn check_vec_env(
-    build: &dyn Fn() -> Result<Box<dyn Env>, EnvError>,
-    cfg: &CheckConfig,
-) -> Result<(), String> {
+fn check_vec_env(build: &dyn Fn() -> Result<Box<dyn Env>, EnvError>, cfg: &CheckConfig) -> Result<(), String> {
     const LANES: usize = 4;
     let seed = cfg.seed.wrapping_add(99);
-    let lanes = (0..LANES)
-        .map(|_| build())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
+    let lanes = (0..LANES).map(|_| build()).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
     let mut venv = VecEnv::from_envs(lanes, seed).map_err(|e| e.to_string())?;
     let spec = venv.spec().clone();
     let (od, ad) = (spec.obs_dim, spec.act_dim);
-    let mut scalar: Vec<Box<dyn Env>> = (0..LANES)
-        .map(|_| build())
-        .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())?;
+    let mut scalar: Vec<Box<dyn Env>> =
+        (0..LANES).map(|_| build()).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
     let mut vobs = vec![0.0f32; LANES * od];
     venv.reset(&mut vobs).map_err(|e| e.to_string())?;
     let mut sobs = vec![vec![0.0; od]; LANES];
     for (i, env) in scalar.iter_mut().enumerate() {
-        env.reset(Some(lane_seed(seed, i)), &mut sobs[i])
-            .map_err(|e| e.to_string())?;
+        env.reset(Some(lane_seed(seed, i)), &mut sobs[i]).map_err(|e| e.to_string())?;
     }
     let mut out = VecStep::new(LANES, od);
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x7EC);
     let mut actions = vec![0.0f32; LANES * ad];
     let mut lane_action = vec![0.0; ad];
-    let same = |a: &[f32], b: &[f64]| {
-        a.iter()
-            .zip(b)
-            .all(|(x, y)| x.to_bits() == (*y as f32).to_bits())
-    };
+    let same = |a: &[f32], b: &[f64]| a.iter().zip(b).all(|(x, y)| x.to_bits() == (*y as f32).to_bits());
     let horizon = (2 * spec.max_episode_steps as usize + 5).min(2100);
     for t in 0..horizon {
         for a in actions.iter_mut() {
             *a = rng.random_range(-1.0..1.0);
         }
-        for (a, (lo, hi)) in actions
-            .iter_mut()
-            .zip(spec.act_low.iter().zip(&spec.act_high).cycle())
-        {
+        for (a, (lo, hi)) in actions.iter_mut().zip(spec.act_low.iter().zip(&spec.act_high).cycle()) {
             *a = (*lo + (f64::from(*a) + 1.0) * (hi - lo) / 2.0) as f32;
         }
         venv.step(&actions, &mut out).map_err(|e| e.to_string())?;
@@ -460,34 +337,22 @@ fn check_vec_env(
             for (d, a) in lane_action.iter_mut().zip(&actions[i * ad..(i + 1) * ad]) {
                 *d = f64::from(*a);
             }
-            let s = env
-                .step(&lane_action, &mut sobs[i])
-                .map_err(|e| e.to_string())?;
+            let s = env.step(&lane_action, &mut sobs[i]).map_err(|e| e.to_string())?;
             let lane = i * od..(i + 1) * od;
-            if out.reward[i] != s.reward as f32
-                || out.terminated[i] != s.terminated
-                || out.truncated[i] != s.truncated
+            if out.reward[i] != s.reward as f32 || out.terminated[i] != s.terminated || out.truncated[i] != s.truncated
             {
-                return Err(format!(
-                    "lane {i}, step {t}: reward or flags differ from the scalar env"
-                ));
+                return Err(format!("lane {i}, step {t}: reward or flags differ from the scalar env"));
             }
             if s.done() {
                 if !out.has_final[i] || !same(&out.final_obs[lane.clone()], &sobs[i]) {
-                    return Err(format!(
-                        "lane {i}, step {t}: final_obs differs from the scalar env's last obs"
-                    ));
+                    return Err(format!("lane {i}, step {t}: final_obs differs from the scalar env's last obs"));
                 }
                 env.reset(None, &mut sobs[i]).map_err(|e| e.to_string())?;
             } else if out.has_final[i] {
-                return Err(format!(
-                    "lane {i}, step {t}: has_final set on a step that did not end"
-                ));
+                return Err(format!("lane {i}, step {t}: has_final set on a step that did not end"));
             }
             if !same(&out.obs[lane], &sobs[i]) {
-                return Err(format!(
-                    "lane {i}, step {t}: observation differs from the scalar env"
-                ));
+                return Err(format!("lane {i}, step {t}: observation differs from the scalar env"));
             }
         }
     }

@@ -69,12 +69,7 @@ pub struct TaskEnv<T: Task> {
 impl<T: Task> TaskEnv<T> {
     /// Wrap `task`; its stream starts from seed 0 until a seeded reset.
     pub fn new(task: T) -> Self {
-        Self {
-            task,
-            rng: env_rng(0),
-            steps: 0,
-            phase: Phase::NeverReset,
-        }
+        Self { task, rng: env_rng(0), steps: 0, phase: Phase::NeverReset }
     }
 
     /// The task inside (for tests and golden replays).
@@ -117,11 +112,7 @@ pub(crate) fn check_action(spec: &EnvSpec, action: &[f64]) -> Result<(), EnvErro
         });
     }
     if let Some((index, &value)) = action.iter().enumerate().find(|(_, a)| !a.is_finite()) {
-        return Err(EnvError::NonFiniteAction {
-            task: spec.id.clone(),
-            index,
-            value,
-        });
+        return Err(EnvError::NonFiniteAction { task: spec.id.clone(), index, value });
     }
     Ok(())
 }
@@ -146,16 +137,8 @@ impl<T: Task> Env for TaskEnv<T> {
     fn step(&mut self, action: &[f64], obs: &mut [f64]) -> Result<StepOut, EnvError> {
         let spec = self.task.spec();
         match self.phase {
-            Phase::NeverReset => {
-                return Err(EnvError::StepBeforeReset {
-                    task: spec.id.clone(),
-                })
-            }
-            Phase::Done => {
-                return Err(EnvError::StepAfterDone {
-                    task: spec.id.clone(),
-                })
-            }
+            Phase::NeverReset => return Err(EnvError::StepBeforeReset { task: spec.id.clone() }),
+            Phase::Done => return Err(EnvError::StepAfterDone { task: spec.id.clone() }),
             Phase::Running => {}
         }
         check_action(spec, action)?;
@@ -168,11 +151,7 @@ impl<T: Task> Env for TaskEnv<T> {
         if out.terminated || truncated {
             self.phase = Phase::Done;
         }
-        Ok(StepOut {
-            reward: out.reward,
-            terminated: out.terminated,
-            truncated,
-        })
+        Ok(StepOut { reward: out.reward, terminated: out.terminated, truncated })
     }
 
     fn reward_terms(&self) -> &[(&'static str, f64)] {

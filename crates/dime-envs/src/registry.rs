@@ -26,11 +26,7 @@ struct Entry {
 }
 
 const REGISTRY: &[Entry] = &[
-    Entry {
-        id: "gym/Pendulum-v1",
-        aliases: &[],
-        build: |_| Ok(Box::new(TaskEnv::new(Pendulum::new()))),
-    },
+    Entry { id: "gym/Pendulum-v1", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(Pendulum::new()))) },
     Entry {
         id: "gym/MountainCarContinuous-v0",
         aliases: &[],
@@ -39,11 +35,7 @@ const REGISTRY: &[Entry] = &[
     Entry {
         id: "toy/multi-goal",
         aliases: &["sql/MultiGoal-v0"],
-        build: |cfg| {
-            Ok(Box::new(TaskEnv::new(MultiGoal::new(
-                cfg.multi_goal.clone(),
-            )?)))
-        },
+        build: |cfg| Ok(Box::new(TaskEnv::new(MultiGoal::new(cfg.multi_goal.clone())?))),
     },
 ];
 
@@ -56,10 +48,7 @@ fn find(id: &str) -> Result<&'static Entry, EnvError> {
     REGISTRY
         .iter()
         .find(|e| e.id == id || e.aliases.contains(&id))
-        .ok_or_else(|| EnvError::UnknownTask {
-            id: id.to_string(),
-            suggestions: close_matches(id),
-        })
+        .ok_or_else(|| EnvError::UnknownTask { id: id.to_string(), suggestions: close_matches(id) })
 }
 
 /// Registered ids closest to `id` (case-insensitive edit similarity), best first; all ids if none is close.
@@ -70,18 +59,12 @@ pub fn close_matches(id: &str) -> Vec<String> {
         .map(|e| {
             let hay = e.id.to_lowercase();
             let name = hay.rsplit('/').next().unwrap_or(&hay).to_string();
-            let score =
-                strsim::jaro_winkler(&needle, &hay).max(strsim::jaro_winkler(&needle, &name));
+            let score = strsim::jaro_winkler(&needle, &hay).max(strsim::jaro_winkler(&needle, &name));
             (score, e.id)
         })
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let close: Vec<String> = scored
-        .iter()
-        .filter(|(s, _)| *s >= 0.7)
-        .take(3)
-        .map(|(_, id)| id.to_string())
-        .collect();
+    let close: Vec<String> = scored.iter().filter(|(s, _)| *s >= 0.7).take(3).map(|(_, id)| id.to_string()).collect();
     if close.is_empty() {
         ids().into_iter().map(String::from).collect()
     } else {

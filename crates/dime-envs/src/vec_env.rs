@@ -65,9 +65,7 @@ impl VecStep {
             self.episode_return.len(),
             self.episode_len.len(),
         ];
-        self.obs.len() == n * obs_dim
-            && self.final_obs.len() == n * obs_dim
-            && per_lane.iter().all(|&l| l == n)
+        self.obs.len() == n * obs_dim && self.final_obs.len() == n * obs_dim && per_lane.iter().all(|&l| l == n)
     }
 }
 
@@ -86,22 +84,15 @@ pub struct VecEnv {
 impl VecEnv {
     /// `n` lanes of task `id` (native action units), seeded from `seed`.
     pub fn new(id: &str, n: usize, seed: u64, cfg: &EnvConfig) -> Result<Self, EnvError> {
-        let lanes = (0..n)
-            .map(|_| make(id, cfg))
-            .collect::<Result<Vec<_>, _>>()?;
+        let lanes = (0..n).map(|_| make(id, cfg)).collect::<Result<Vec<_>, _>>()?;
         Self::from_envs(lanes, seed)
     }
 
     /// Lanes built by the caller (e.g. with [`crate::make_unit`]); all must share dimensions.
     pub fn from_envs(lanes: Vec<Box<dyn Env>>, seed: u64) -> Result<Self, EnvError> {
-        let first = lanes
-            .first()
-            .ok_or_else(|| EnvError::InvalidConfig("a VecEnv needs at least one lane".into()))?;
+        let first = lanes.first().ok_or_else(|| EnvError::InvalidConfig("a VecEnv needs at least one lane".into()))?;
         let (obs_dim, act_dim) = (first.spec().obs_dim, first.spec().act_dim);
-        if let Some(bad) = lanes
-            .iter()
-            .find(|l| l.spec().obs_dim != obs_dim || l.spec().act_dim != act_dim)
-        {
+        if let Some(bad) = lanes.iter().find(|l| l.spec().obs_dim != obs_dim || l.spec().act_dim != act_dim) {
             return Err(EnvError::InvalidConfig(format!(
                 "VecEnv lanes differ: `{}` has dims ({obs_dim}, {act_dim}) but `{}` has ({}, {})",
                 first.spec().id,
@@ -136,12 +127,7 @@ impl VecEnv {
     fn check_len(&self, what: &'static str, got: usize, per_lane: usize) -> Result<(), EnvError> {
         let expected = per_lane * self.lanes.len();
         if got != expected {
-            return Err(EnvError::WrongLength {
-                what,
-                task: self.spec().id.clone(),
-                expected,
-                got,
-            });
+            return Err(EnvError::WrongLength { what, task: self.spec().id.clone(), expected, got });
         }
         Ok(())
     }
@@ -173,11 +159,7 @@ impl VecEnv {
             )));
         }
         for (i, lane) in self.lanes.iter_mut().enumerate() {
-            for (d, &a) in self
-                .act_f64
-                .iter_mut()
-                .zip(&actions[i * act_dim..(i + 1) * act_dim])
-            {
+            for (d, &a) in self.act_f64.iter_mut().zip(&actions[i * act_dim..(i + 1) * act_dim]) {
                 *d = f64::from(a);
             }
             let step = lane.step(&self.act_f64, &mut self.obs_f64)?;

@@ -33,11 +33,7 @@ impl<E: Env> RescaleAction<E> {
         spec.act_low = vec![-1.0; spec.act_dim];
         spec.act_high = vec![1.0; spec.act_dim];
         let native = vec![0.0; spec.act_dim];
-        Self {
-            inner,
-            spec,
-            native,
-        }
+        Self { inner, spec, native }
     }
 
     /// The wrapped env.
@@ -58,12 +54,7 @@ impl<E: Env> Env for RescaleAction<E> {
     fn step(&mut self, action: &[f64], obs: &mut [f64]) -> Result<StepOut, EnvError> {
         check_action(&self.spec, action)?;
         let inner_spec = self.inner.spec();
-        rescale_from_unit(
-            &inner_spec.act_low,
-            &inner_spec.act_high,
-            action,
-            &mut self.native,
-        );
+        rescale_from_unit(&inner_spec.act_low, &inner_spec.act_high, action, &mut self.native);
         self.inner.step(&self.native, obs)
     }
 

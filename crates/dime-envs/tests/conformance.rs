@@ -1,8 +1,6 @@
 //! Every registered task passes `check_env`; bad input gives clear errors.
 
-use dime_envs::{
-    check_env, ids, make, make_unit, CheckConfig, EnvConfig, EnvError, VecEnv, VecStep,
-};
+use dime_envs::{check_env, ids, make, make_unit, CheckConfig, EnvConfig, EnvError, VecEnv, VecStep};
 
 #[test]
 fn every_registered_task_passes_check_env() {
@@ -16,74 +14,38 @@ fn every_registered_task_passes_check_env() {
 
 #[test]
 fn unknown_task_id_lists_close_matches() {
-    let err = make("gym/Pendulum-v0", &EnvConfig::default())
-        .err()
-        .expect("unknown id must be an error");
+    let err = make("gym/Pendulum-v0", &EnvConfig::default()).err().expect("unknown id must be an error");
     match &err {
         EnvError::UnknownTask { suggestions, .. } => assert_eq!(suggestions[0], "gym/Pendulum-v1"),
         other => panic!("wrong error: {other}"),
     }
-    assert!(
-        err.to_string().contains("gym/Pendulum-v1"),
-        "message names the match: {err}"
-    );
+    assert!(err.to_string().contains("gym/Pendulum-v1"), "message names the match: {err}");
     let err = make("mountaincar", &EnvConfig::default()).err().unwrap();
-    assert!(
-        err.to_string().contains("gym/MountainCarContinuous-v0"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("gym/MountainCarContinuous-v0"), "{err}");
 }
 
 #[test]
 fn multi_goal_answers_to_its_softqlearning_name() {
-    assert_eq!(
-        make("sql/MultiGoal-v0", &EnvConfig::default())
-            .unwrap()
-            .spec()
-            .id,
-        "toy/multi-goal"
-    );
+    assert_eq!(make("sql/MultiGoal-v0", &EnvConfig::default()).unwrap().spec().id, "toy/multi-goal");
 }
 
 #[test]
 fn wrong_action_length_nan_and_step_before_reset_are_errors() {
     let mut env = make("gym/Pendulum-v1", &EnvConfig::default()).unwrap();
     let mut obs = vec![0.0; 3];
-    assert!(matches!(
-        env.step(&[0.0], &mut obs),
-        Err(EnvError::StepBeforeReset { .. })
-    ));
+    assert!(matches!(env.step(&[0.0], &mut obs), Err(EnvError::StepBeforeReset { .. })));
     env.reset(Some(0), &mut obs).unwrap();
     let e = env.step(&[0.0, 1.0], &mut obs).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            EnvError::WrongLength {
-                expected: 1,
-                got: 2,
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, EnvError::WrongLength { expected: 1, got: 2, .. }), "{e}");
     let e = env.step(&[f64::NAN], &mut obs).unwrap_err();
-    assert!(
-        matches!(e, EnvError::NonFiniteAction { index: 0, .. }),
-        "{e}"
-    );
-    assert!(matches!(
-        env.step(&[f64::INFINITY], &mut obs),
-        Err(EnvError::NonFiniteAction { .. })
-    ));
+    assert!(matches!(e, EnvError::NonFiniteAction { index: 0, .. }), "{e}");
+    assert!(matches!(env.step(&[f64::INFINITY], &mut obs), Err(EnvError::NonFiniteAction { .. })));
     // A rejected step does not advance the episode: the next valid step is step 1 of 200.
     for _ in 0..199 {
         assert!(!env.step(&[0.0], &mut obs).unwrap().done());
     }
     assert!(env.step(&[0.0], &mut obs).unwrap().truncated);
-    assert!(matches!(
-        env.step(&[0.0], &mut obs),
-        Err(EnvError::StepAfterDone { .. })
-    ));
+    assert!(matches!(env.step(&[0.0], &mut obs), Err(EnvError::StepAfterDone { .. })));
 }
 
 #[test]
@@ -91,10 +53,7 @@ fn unit_actions_rescale_to_native_bounds() {
     // Pendulum's torque bound is ±2: unit action 0.25 is torque 0.5. Compare one step of each.
     let mut native = make("gym/Pendulum-v1", &EnvConfig::default()).unwrap();
     let mut unit = make_unit("gym/Pendulum-v1", &EnvConfig::default()).unwrap();
-    assert_eq!(
-        (unit.spec().act_low[0], unit.spec().act_high[0]),
-        (-1.0, 1.0)
-    );
+    assert_eq!((unit.spec().act_low[0], unit.spec().act_high[0]), (-1.0, 1.0));
     let (mut a, mut b) = (vec![0.0; 3], vec![0.0; 3]);
     native.reset(Some(5), &mut a).unwrap();
     unit.reset(Some(5), &mut b).unwrap();
@@ -108,14 +67,7 @@ fn unit_actions_rescale_to_native_bounds() {
 fn vec_env_rejects_wrong_buffer_sizes() {
     let mut venv = VecEnv::new("toy/multi-goal", 3, 0, &EnvConfig::default()).unwrap();
     let mut obs = vec![0.0f32; 5];
-    assert!(matches!(
-        venv.reset(&mut obs),
-        Err(EnvError::WrongLength {
-            expected: 6,
-            got: 5,
-            ..
-        })
-    ));
+    assert!(matches!(venv.reset(&mut obs), Err(EnvError::WrongLength { expected: 6, got: 5, .. })));
     let mut obs = vec![0.0f32; 6];
     venv.reset(&mut obs).unwrap();
     let mut out = VecStep::new(3, 2);
@@ -147,10 +99,7 @@ fn vec_env_autoreset_keeps_the_final_observation_and_episode_stats() {
         // The running return is summed in f64 from f64 rewards; ours from f32 rewards.
         assert!((out.episode_return[lane] - ret[lane]).abs() < 1e-3 * ret[lane].abs());
         // The reset observation differs from the final one, and both are valid pendulum observations.
-        assert_ne!(
-            out.obs[lane * 3..lane * 3 + 3],
-            out.final_obs[lane * 3..lane * 3 + 3]
-        );
+        assert_ne!(out.obs[lane * 3..lane * 3 + 3], out.final_obs[lane * 3..lane * 3 + 3]);
     }
 }
 
@@ -177,10 +126,7 @@ fn same_seed_same_results_different_seed_different_results() {
 mod broken {
     //! Test doubles that each break one property, to show `check_env` names what failed.
     use dime_envs::tasks::Pendulum;
-    use dime_envs::{
-        check_env_with, CheckConfig, Env, EnvError, EnvRng, EnvSpec, Property, Task, TaskEnv,
-        TaskStep,
-    };
+    use dime_envs::{check_env_with, CheckConfig, Env, EnvError, EnvRng, EnvSpec, Property, Task, TaskEnv, TaskStep};
 
     /// Pendulum whose reward carries a per-instance offset: not deterministic across instances.
     struct Drifting(Pendulum, f64);
@@ -221,23 +167,13 @@ mod broken {
         fn advance(&mut self, action: &[f64], rng: &mut EnvRng) -> TaskStep {
             self.1 += 1;
             let s = self.0.advance(action, rng);
-            TaskStep {
-                terminated: self.1 >= 10,
-                ..s
-            }
+            TaskStep { terminated: self.1 >= 10, ..s }
         }
     }
 
     fn properties(build: &dyn Fn() -> Result<Box<dyn Env>, EnvError>) -> Vec<Property> {
-        let cfg = CheckConfig {
-            reset_seeds: 10,
-            ..Default::default()
-        };
-        check_env_with(build, &cfg)
-            .expect_err("a broken task must fail")
-            .iter()
-            .map(|f| f.property)
-            .collect()
+        let cfg = CheckConfig { reset_seeds: 10, ..Default::default() };
+        check_env_with(build, &cfg).expect_err("a broken task must fail").iter().map(|f| f.property).collect()
     }
 
     #[test]
@@ -255,9 +191,7 @@ mod broken {
 
     #[test]
     fn check_env_reports_bad_termination_and_non_finite_values() {
-        let build = || -> Result<Box<dyn Env>, EnvError> {
-            Ok(Box::new(TaskEnv::new(Lying(Pendulum::new(), 0))))
-        };
+        let build = || -> Result<Box<dyn Env>, EnvError> { Ok(Box::new(TaskEnv::new(Lying(Pendulum::new(), 0)))) };
         let props = properties(&build);
         assert!(props.contains(&Property::EpisodeLogic), "{props:?}");
         assert!(props.contains(&Property::FiniteValues), "{props:?}");

@@ -25,15 +25,11 @@ struct Trajectory {
 }
 
 fn load(name: &str) -> Golden {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
     let file = std::fs::File::open(&path)
         .unwrap_or_else(|e| panic!("golden file missing: looked for {} ({e})", path.display()));
     let mut text = String::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_string(&mut text)
-        .expect("golden file is not valid gzip");
+    flate2::read::GzDecoder::new(file).read_to_string(&mut text).expect("golden file is not valid gzip");
     serde_json::from_str(&text).expect("golden file is not the expected JSON")
 }
 
@@ -44,14 +40,8 @@ fn replay<T: Task>(env: &mut TaskEnv<T>, traj: &Trajectory, label: &str) -> usiz
     for (t, action) in traj.actions.iter().enumerate() {
         // The recorder cast its f64 draws to float32 before stepping (golden README).
         let action: Vec<f64> = action.iter().map(|&a| f64::from(a as f32)).collect();
-        let out = env
-            .step(&action, &mut obs)
-            .unwrap_or_else(|e| panic!("{label} step {t}: {e}"));
-        assert_eq!(
-            obs,
-            traj.observations[t + 1],
-            "{label}: observation after step {t}"
-        );
+        let out = env.step(&action, &mut obs).unwrap_or_else(|e| panic!("{label} step {t}: {e}"));
+        assert_eq!(obs, traj.observations[t + 1], "{label}: observation after step {t}");
         assert_eq!(
             out.reward.to_bits(),
             traj.rewards[t].to_bits(),
@@ -59,14 +49,8 @@ fn replay<T: Task>(env: &mut TaskEnv<T>, traj: &Trajectory, label: &str) -> usiz
             out.reward,
             traj.rewards[t]
         );
-        assert_eq!(
-            out.terminated, traj.terminated[t],
-            "{label}: terminated at step {t}"
-        );
-        assert_eq!(
-            out.truncated, traj.truncated[t],
-            "{label}: truncated at step {t}"
-        );
+        assert_eq!(out.terminated, traj.terminated[t], "{label}: terminated at step {t}");
+        assert_eq!(out.truncated, traj.truncated[t], "{label}: truncated at step {t}");
     }
     traj.actions.len()
 }
@@ -102,17 +86,11 @@ fn mountain_car_matches_gymnasium_bit_for_bit_on_every_recorded_step() {
         env.task().observe(&mut obs);
         // observations[0] is the unrounded f64 state (the recorder had no _get_obs); ours is f32-rounded.
         for (ours, theirs) in obs.iter().zip(&traj.observations[0]) {
-            assert!(
-                (ours - theirs).abs() <= 1e-7,
-                "mountain car {i}: reset observation {ours} vs {theirs}"
-            );
+            assert!((ours - theirs).abs() <= 1e-7, "mountain car {i}: reset observation {ours} vs {theirs}");
         }
         clipped += traj.actions.iter().filter(|a| a[0].abs() > 1.0).count();
         steps += replay(&mut env, traj, &format!("mountain car {i}"));
     }
     assert_eq!(steps, 4 * 999);
-    assert!(
-        clipped > 500,
-        "the file exercises clipping ({clipped} out-of-range actions)"
-    );
+    assert!(clipped > 500, "the file exercises clipping ({clipped} out-of-range actions)");
 }

@@ -17,10 +17,7 @@ fn velocity_is_clipped_at_0_07() {
     let mut env = env_at(-0.52, 0.0695);
     let mut obs = [0.0; 2];
     env.step(&[1.0], &mut obs).unwrap();
-    assert_eq!(
-        obs[1], 0.07_f32 as f64,
-        "first step: f64 clip, stored as f32"
-    );
+    assert_eq!(obs[1], 0.07_f32 as f64, "first step: f64 clip, stored as f32");
     env.step(&[1.0], &mut obs).unwrap();
     assert_eq!(obs[1], 0.07_f32 as f64, "later steps: f32 clip");
 }

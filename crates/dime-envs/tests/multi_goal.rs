@@ -41,10 +41,7 @@ fn reaching_a_goal_pays_the_bonus_and_terminates() {
     // Every goal terminates from a point inside its radius.
     for g in GOALS {
         let mut env = env_at([g[0] * 0.9, g[1] * 0.9]);
-        assert!(
-            env.step(&[0.0, 0.0], &mut obs).unwrap().terminated,
-            "goal {g:?}"
-        );
+        assert!(env.step(&[0.0, 0.0], &mut obs).unwrap().terminated, "goal {g:?}");
     }
 }
 
@@ -79,16 +76,11 @@ fn diagnostics_count_goals_reached() {
 
 #[test]
 fn config_is_validated_and_read_strictly() {
-    let bad = MultiGoalConfig {
-        goal_radius: -1.0,
-        ..Default::default()
-    };
+    let bad = MultiGoalConfig { goal_radius: -1.0, ..Default::default() };
     assert!(MultiGoal::new(bad).is_err());
-    let parsed: Result<EnvConfig, _> =
-        serde_json::from_str(r#"{"multi_goal": {"goal_reward": 5.0, "typo": 1}}"#);
+    let parsed: Result<EnvConfig, _> = serde_json::from_str(r#"{"multi_goal": {"goal_reward": 5.0, "typo": 1}}"#);
     assert!(parsed.is_err(), "unknown fields are rejected");
-    let parsed: EnvConfig =
-        serde_json::from_str(r#"{"multi_goal": {"goal_reward": 5.0}}"#).unwrap();
+    let parsed: EnvConfig = serde_json::from_str(r#"{"multi_goal": {"goal_reward": 5.0}}"#).unwrap();
     assert_eq!(parsed.multi_goal.goal_reward, 5.0);
     assert_eq!(parsed.multi_goal.action_cost_coeff, 30.0);
     let m = MultiGoal::new(MultiGoalConfig::default()).unwrap();

@@ -41,10 +41,7 @@ impl MountainCarContinuous {
             act_dim: 1,
             act_low: vec![-1.0],
             act_high: vec![1.0],
-            obs_layout: vec![
-                ObsField::new("position", 0, 1),
-                ObsField::new("velocity", 1, 1),
-            ],
+            obs_layout: vec![ObsField::new("position", 0, 1), ObsField::new("velocity", 1, 1)],
             max_episode_steps: 999,
             dt: 1.0,
             physics: "analytic",
@@ -53,12 +50,7 @@ impl MountainCarContinuous {
             can_terminate: true,
             random_reset: true,
         };
-        Self {
-            spec,
-            position: 0.0,
-            velocity: 0.0,
-            f32_state: false,
-        }
+        Self { spec, position: 0.0, velocity: 0.0, f32_state: false }
     }
 
     /// Set the float64 state right after a reset (golden replays): `(position, velocity)`.
@@ -143,17 +135,10 @@ impl Task for MountainCarContinuous {
         } else {
             Force::Raw(a)
         };
-        let terminated = if self.f32_state {
-            self.advance_f32(force)
-        } else {
-            self.advance_f64(force)
-        };
+        let terminated = if self.f32_state { self.advance_f32(force) } else { self.advance_f64(force) };
         self.f32_state = true;
         let goal_bonus = if terminated { 100.0 } else { 0.0 };
         let a = f64::from(a);
-        TaskStep {
-            reward: goal_bonus - a * a * 0.1,
-            terminated,
-        }
+        TaskStep { reward: goal_bonus - a * a * 0.1, terminated }
     }
 }

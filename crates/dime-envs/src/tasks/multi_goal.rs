@@ -61,20 +61,14 @@ impl MultiGoalConfig {
         ];
         for (name, v) in nonneg {
             if !(v.is_finite() && v >= 0.0) {
-                return Err(EnvError::InvalidConfig(format!(
-                    "multi_goal.{name} = {v} must be finite and >= 0"
-                )));
+                return Err(EnvError::InvalidConfig(format!("multi_goal.{name} = {v} must be finite and >= 0")));
             }
         }
         if !self.goal_reward.is_finite() {
-            return Err(EnvError::InvalidConfig(
-                "multi_goal.goal_reward must be finite".into(),
-            ));
+            return Err(EnvError::InvalidConfig("multi_goal.goal_reward must be finite".into()));
         }
         if self.max_episode_steps == 0 {
-            return Err(EnvError::InvalidConfig(
-                "multi_goal.max_episode_steps must be > 0".into(),
-            ));
+            return Err(EnvError::InvalidConfig("multi_goal.max_episode_steps must be > 0".into()));
         }
         Ok(())
     }
@@ -82,21 +76,14 @@ impl MultiGoalConfig {
 
 /// Distance from `p` to the nearest goal.
 pub fn nearest_goal_distance(p: [f64; 2]) -> f64 {
-    GOALS
-        .iter()
-        .map(|g| ((p[0] - g[0]).powi(2) + (p[1] - g[1]).powi(2)).sqrt())
-        .fold(f64::INFINITY, f64::min)
+    GOALS.iter().map(|g| ((p[0] - g[0]).powi(2) + (p[1] - g[1]).powi(2)).sqrt()).fold(f64::INFINITY, f64::min)
 }
 
 /// How many of the four goals have a final position within `radius` (Soft Q-Learning's diagnostic).
 pub fn goals_reached(final_positions: &[[f64; 2]], radius: f64) -> usize {
     GOALS
         .iter()
-        .filter(|g| {
-            final_positions
-                .iter()
-                .any(|p| ((p[0] - g[0]).powi(2) + (p[1] - g[1]).powi(2)).sqrt() < radius)
-        })
+        .filter(|g| final_positions.iter().any(|p| ((p[0] - g[0]).powi(2) + (p[1] - g[1]).powi(2)).sqrt() < radius))
         .count()
 }
 
@@ -131,11 +118,7 @@ impl MultiGoal {
             can_terminate: true,
             random_reset: cfg.init_sigma > 0.0,
         };
-        Ok(Self {
-            spec,
-            cfg,
-            position: [0.0; 2],
-        })
+        Ok(Self { spec, cfg, position: [0.0; 2] })
     }
 
     /// Place the point at `p` (tests).
@@ -149,10 +132,7 @@ impl MultiGoal {
         let at_goal = d < self.cfg.goal_radius;
         let action_cost = self.cfg.action_cost_coeff * (a[0] * a[0] + a[1] * a[1]);
         let bonus = if at_goal { self.cfg.goal_reward } else { 0.0 };
-        (
-            -action_cost - self.cfg.distance_cost_coeff * d * d + bonus,
-            at_goal,
-        )
+        (-action_cost - self.cfg.distance_cost_coeff * d * d + bonus, at_goal)
     }
 }
 

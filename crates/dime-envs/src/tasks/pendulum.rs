@@ -39,10 +39,7 @@ impl Pendulum {
             act_dim: 1,
             act_low: vec![-2.0],
             act_high: vec![2.0],
-            obs_layout: vec![
-                ObsField::new("cos_sin_theta", 0, 2),
-                ObsField::new("theta_dot", 2, 1),
-            ],
+            obs_layout: vec![ObsField::new("cos_sin_theta", 0, 2), ObsField::new("theta_dot", 2, 1)],
             max_episode_steps: 200,
             dt: DT,
             physics: "analytic",
@@ -51,11 +48,7 @@ impl Pendulum {
             can_terminate: false,
             random_reset: true,
         };
-        Self {
-            spec,
-            theta: 0.0,
-            theta_dot: 0.0,
-        }
+        Self { spec, theta: 0.0, theta_dot: 0.0 }
     }
 
     /// Set the physical state `(θ, θ̇)` (golden replays).
@@ -96,13 +89,9 @@ impl Task for Pendulum {
         let (th, thdot) = (self.theta, self.theta_dot);
         let control_cost = f64::from((u * u) * 0.001_f32);
         let cost = angle_normalize(th).powi(2) + 0.1 * (thdot * thdot) + control_cost;
-        let new_thdot =
-            (thdot + (15.0 * th.sin() + f64::from(3.0_f32 * u)) * DT).clamp(-MAX_SPEED, MAX_SPEED);
+        let new_thdot = (thdot + (15.0 * th.sin() + f64::from(3.0_f32 * u)) * DT).clamp(-MAX_SPEED, MAX_SPEED);
         self.theta = th + new_thdot * DT;
         self.theta_dot = new_thdot;
-        TaskStep {
-            reward: -cost,
-            terminated: false,
-        }
+        TaskStep { reward: -cost, terminated: false }
     }
 }
