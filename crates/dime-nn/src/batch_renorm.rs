@@ -38,13 +38,7 @@ pub struct BatchRenormConfig {
 impl BatchRenormConfig {
     /// The constants of DIME's critic (dime.md §5.2).
     pub fn dime() -> Self {
-        Self {
-            momentum: 0.99,
-            epsilon: 1e-3,
-            r_max: 3.0,
-            d_max: 5.0,
-            warmup_steps: 100_000,
-        }
+        Self { momentum: 0.99, epsilon: 1e-3, r_max: 3.0, d_max: 5.0, warmup_steps: 100_000 }
     }
 }
 
@@ -69,20 +63,8 @@ impl BatchRenorm {
         dtype: DType,
         device: &Device,
     ) -> Result<Self> {
-        let scale = store.insert_host(
-            &format!("{name}.scale"),
-            vec![1.0; features],
-            &[1, features],
-            dtype,
-            device,
-        )?;
-        let bias = store.insert_host(
-            &format!("{name}.bias"),
-            vec![0.0; features],
-            &[1, features],
-            dtype,
-            device,
-        )?;
+        let scale = store.insert_host(&format!("{name}.scale"), vec![1.0; features], &[1, features], dtype, device)?;
+        let bias = store.insert_host(&format!("{name}.bias"), vec![0.0; features], &[1, features], dtype, device)?;
         Ok(Self {
             config,
             scale,
@@ -94,26 +76,15 @@ impl BatchRenorm {
     }
 
     /// Replace the running statistics and the train-call counter (checkpoints, tests).
-    pub fn set_state(
-        &mut self,
-        running_mean: &Tensor,
-        running_var: &Tensor,
-        steps: u64,
-    ) -> Result<()> {
+    pub fn set_state(&mut self, running_mean: &Tensor, running_var: &Tensor, steps: u64) -> Result<()> {
         let shape = self.running_mean.dims().to_vec();
         for (what, t) in [("running_mean", running_mean), ("running_var", running_var)] {
             if t.elem_count() != shape[1] {
-                return Err(NnError::Shape {
-                    what,
-                    expected: shape.clone(),
-                    got: t.dims().to_vec(),
-                });
+                return Err(NnError::Shape { what, expected: shape.clone(), got: t.dims().to_vec() });
             }
         }
         let dtype = self.running_mean.dtype();
-        let cast = |t: &Tensor| -> Result<Tensor> {
-            Ok(t.reshape(shape.as_slice())?.to_dtype(dtype)?.detach())
-        };
+        let cast = |t: &Tensor| -> Result<Tensor> { Ok(t.reshape(shape.as_slice())?.to_dtype(dtype)?.detach()) };
         self.running_mean = cast(running_mean)?;
         self.running_var = cast(running_var)?;
         self.steps = steps;
@@ -151,8 +122,7 @@ impl BatchRenorm {
         let running_std = (&self.running_var + c.epsilon)?.sqrt()?;
         let batch_std = (batch_var.detach() + c.epsilon)?.sqrt()?;
         let r = (batch_std / &running_std)?.clamp(1.0 / c.r_max, c.r_max)?;
-        let d = ((batch_mean.detach() - &self.running_mean)? / &running_std)?
-            .clamp(-c.d_max, c.d_max)?;
+        let d = ((batch_mean.detach() - &self.running_mean)? / &running_std)?.clamp(-c.d_max, c.d_max)?;
 
         let (mean, var) = if self.steps >= c.warmup_steps {
             let mean = (&batch_mean - (d * batch_var.sqrt()?)?.div(&r)?)?;
@@ -179,10 +149,7 @@ impl BatchRenorm {
     fn normalise(&self, x: &Tensor, mean: &Tensor, var: &Tensor) -> Result<Tensor> {
         let rows = x.dim(0)?;
         let ones_col = Tensor::ones((rows, 1), x.dtype(), x.device())?;
-        let gain = self
-            .scale
-            .as_tensor()
-            .div(&(var + self.config.epsilon)?.sqrt()?)?;
+        let gain = self.scale.as_tensor().div(&(var + self.config.epsilon)?.sqrt()?)?;
         let centred = (x - ones_col.matmul(mean)?)?;
         let scaled = (centred * ones_col.matmul(&gain)?)?;
         Ok((scaled + ones_col.matmul(self.bias.as_tensor())?)?)

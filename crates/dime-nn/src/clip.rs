@@ -24,12 +24,7 @@ pub fn clip_elementwise(grads: &mut [Vec<f32>], max_abs: f32) {
 
 /// Global L2 norm `sqrt(Σ g²)` over all entries (accumulated in f64).
 pub fn global_norm(grads: &[Vec<f32>]) -> f64 {
-    grads
-        .iter()
-        .flat_map(|v| v.iter())
-        .map(|&g| (g as f64) * (g as f64))
-        .sum::<f64>()
-        .sqrt()
+    grads.iter().flat_map(|v| v.iter()).map(|&g| (g as f64) * (g as f64)).sum::<f64>().sqrt()
 }
 
 /// Scale all gradients by `max_norm / norm` when the global norm exceeds `max_norm`

@@ -5,25 +5,25 @@ use candle_core::Tensor;
 use crate::{softplus, Result};
 
 /// Diagonal-Gaussian log-density, one value per row:
-/// `log N(y; μ, diag(ς²)) = −½ Σ_i [ (y_i − μ_i)²/ς_i² + log(2π ς_i²) ]`.
+/// `log N(y; μ, diag(ς²)) = Σ_i [ −½((y_i − μ_i)/ς_i)² − log(√(2π)·ς_i) ]`.
 ///
-/// Shapes: `y, mean: [B, d]`, `std: [1, d]` (shared by all rows) → `[B]`.
-/// The quadratic term is the product `(y − μ)² · (1/ς²)ᵀ`, so the gradient with respect to the
-/// shared std is a matrix product too (no slow CPU sum over rows).
+/// Shapes: `y, mean: [B, d]`, `std: [1, d]` (shared by all rows) → `[B]`. The normaliser is
+/// summed once for all rows, so two densities with the same std (a kernel and its reverse)
+/// carry bit-identical normalisers.
 pub fn diag_gaussian_log_density(y: &Tensor, mean: &Tensor, std: &Tensor) -> Result<Tensor> {
     let d = y.dim(1)?;
     let std = std.reshape((1, d))?;
-    let inv_var = std.sqr()?.recip()?;
-    let quadratic = (y - mean)?.sqr()?.matmul(&inv_var.t()?)?.squeeze(1)?;
-    let log_norm = (std.log()?.sum_all()? + 0.5 * d as f64 * (2.0 * std::f64::consts::PI).ln())?;
-    Ok((quadratic * -0.5)?.broadcast_sub(&log_norm)?)
+    let z = (y - mean)?.broadcast_div(&std)?;
+    let quadratic = (z.sqr()?.sum(1)? * -0.5)?;
+    let log_norm = (std * (2.0 * std::f64::consts::PI).sqrt())?.log()?.sum_all()?;
+    Ok(quadratic.broadcast_sub(&log_norm)?)
 }
 
 /// `log(1 − tanh²(x)) = 2·(log 2 − x − softplus(−2x))`, element-wise and stable for large |x|
 /// (distrax's `Tanh` form). The log-determinant of `a = tanh(x)` per coordinate.
 pub fn tanh_log_det_jacobian(x: &Tensor) -> Result<Tensor> {
     let sp = softplus(&(x * -2.0)?)?;
-    let inner = ((x.neg()? - sp)? + std::f64::consts::LN_2)?;
+    let inner = ((x.neg()? + std::f64::consts::LN_2)? - sp)?;
     Ok((inner * 2.0)?)
 }
 

@@ -31,12 +31,7 @@ impl FourierTimeFeatures {
         dtype: DType,
         device: &Device,
     ) -> Result<Self> {
-        let step = if count > 1 {
-            (max - min) / (count - 1) as f64
-        } else {
-            0.0
-        };
-        let frequencies = (0..count).map(|i| min + step * i as f64).collect();
+        let frequencies = Self::linspace_frequencies(count, min, max);
         Self::with_frequencies(store, name, frequencies, dtype, device)
     }
 
@@ -49,12 +44,28 @@ impl FourierTimeFeatures {
         device: &Device,
     ) -> Result<Self> {
         let count = frequencies.len();
-        let frequencies = match dtype {
+        let phase = store.insert_host(name, vec![0.0; count], &[1, count], dtype, device)?;
+        Ok(Self::from_parts(frequencies, phase))
+    }
+
+    /// Wrap an existing phase variable `[1, H]` with fixed `frequencies` (rounded to its dtype).
+    pub fn from_parts(frequencies: Vec<f64>, phase: Var) -> Self {
+        let frequencies = match phase.dtype() {
             DType::F64 => frequencies,
             _ => frequencies.iter().map(|&w| w as f32 as f64).collect(),
         };
-        let phase = store.insert_host(name, vec![0.0; count], &[1, count], dtype, device)?;
-        Ok(Self { frequencies, phase })
+        Self { frequencies, phase }
+    }
+
+    /// `count` values `linspace(min, max, count)` in f64.
+    pub fn linspace_frequencies(count: usize, min: f64, max: f64) -> Vec<f64> {
+        let step = if count > 1 { (max - min) / (count - 1) as f64 } else { 0.0 };
+        (0..count).map(|i| min + step * i as f64).collect()
+    }
+
+    /// The fixed frequencies (as rounded to the phase's dtype).
+    pub fn frequency_values(&self) -> &[f64] {
+        &self.frequencies
     }
 
     /// Number of frequencies H (the feature width is 2H).
@@ -82,26 +93,18 @@ impl FourierTimeFeatures {
         let phase = self.phase.as_tensor();
         let (dtype, device) = (phase.dtype(), phase.device());
         let h = self.frequencies.len();
-        let psi = phase
-            .flatten_all()?
-            .to_dtype(DType::F64)?
-            .to_vec1::<f64>()?;
+        let psi = phase.flatten_all()?.to_dtype(DType::F64)?.to_vec1::<f64>()?;
         let values: Vec<f64> = steps
             .iter()
             .flat_map(|&k| {
                 let psi = &psi;
-                self.frequencies
-                    .iter()
-                    .enumerate()
-                    .map(move |(j, &w)| match dtype {
-                        DType::F64 => w.mul_add(k, psi[j]),
-                        _ => (w as f32).mul_add(k as f32, psi[j] as f32) as f64,
-                    })
+                self.frequencies.iter().enumerate().map(move |(j, &w)| match dtype {
+                    DType::F64 => w.mul_add(k, psi[j]),
+                    _ => (w as f32).mul_add(k as f32, psi[j] as f32) as f64,
+                })
             })
             .collect();
-        Ok(Tensor::from_vec(values, (steps.len(), h), &Device::Cpu)?
-            .to_dtype(dtype)?
-            .to_device(device)?)
+        Ok(Tensor::from_vec(values, (steps.len(), h), &Device::Cpu)?.to_dtype(dtype)?.to_device(device)?)
     }
 }
 
@@ -129,11 +132,7 @@ mod tests {
         }
         // d/dψ_j Σ_rows sin(arg) = Σ_rows cos(arg).
         let grads = out.narrow(1, 0, 4)?.sum_all()?.backward()?;
-        let g = grads
-            .get(store.get("psi")?)
-            .unwrap()
-            .flatten_all()?
-            .to_vec1::<f64>()?;
+        let g = grads.get(store.get("psi")?).unwrap().flatten_all()?.to_vec1::<f64>()?;
         for j in 0..4 {
             let e: f64 = steps.iter().map(|k| (w[j] * k + psi[j]).cos()).sum();
             assert!((g[j] - e).abs() < 1e-9);

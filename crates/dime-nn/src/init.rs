@@ -15,9 +15,7 @@ const TRUNCATED_NORMAL_STD: f64 = 0.879_625_661_034_239_8;
 /// rescaled so that its standard deviation is exactly `sqrt(1/fan_in)`. Returns `n` values.
 pub fn lecun_normal(rng: &mut ChaCha8Rng, fan_in: usize, n: usize) -> Vec<f32> {
     let std = (1.0 / fan_in as f64).sqrt() / TRUNCATED_NORMAL_STD;
-    (0..n)
-        .map(|_| (truncated_standard_normal(rng) * std) as f32)
-        .collect()
+    (0..n).map(|_| (truncated_standard_normal(rng) * std) as f32).collect()
 }
 
 /// A standard normal draw conditioned on [−2, 2] (rejection sampling; accepts 95.4%).
@@ -58,11 +56,7 @@ mod tests {
         let values = lecun_normal(&mut rng, fan_in, 200_000);
         let n = values.len() as f64;
         let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
-        let var = values
-            .iter()
-            .map(|&v| (v as f64 - mean).powi(2))
-            .sum::<f64>()
-            / n;
+        let var = values.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
         let target = 1.0 / fan_in as f64;
         // Monte-Carlo error of a variance estimate is about var·sqrt(2/n) ≈ 0.3% here.
         assert!((var / target - 1.0).abs() < 0.02, "var {var} vs {target}");

@@ -38,7 +38,7 @@ pub use density::{diag_gaussian_log_density, tanh_log_det_jacobian};
 pub use device::DeviceChoice;
 pub use error::NnError;
 pub use fourier::FourierTimeFeatures;
-pub use linear::Linear;
+pub use linear::{add_row_rank1, Linear};
 pub use optim::{host_gradients, Adam, AdamConfig};
 pub use params::ParamStore;
 pub use polyak::polyak_update;

@@ -28,15 +28,7 @@ impl Linear {
         device: &Device,
     ) -> Result<Self> {
         let weight = init::lecun_normal(rng, fan_in, fan_in * fan_out);
-        Self::from_host(
-            store,
-            name,
-            weight,
-            vec![0.0; fan_out],
-            fan_in,
-            dtype,
-            device,
-        )
+        Self::from_host(store, name, weight, vec![0.0; fan_out], fan_in, dtype, device)
     }
 
     /// Register a layer whose kernel entries all equal `value` and whose bias is zero.
@@ -50,15 +42,7 @@ impl Linear {
         device: &Device,
     ) -> Result<Self> {
         let weight = vec![value; fan_in * fan_out];
-        Self::from_host(
-            store,
-            name,
-            weight,
-            vec![0.0; fan_out],
-            fan_in,
-            dtype,
-            device,
-        )
+        Self::from_host(store, name, weight, vec![0.0; fan_out], fan_in, dtype, device)
     }
 
     /// Register a layer from host values (`weight` row-major `[fan_in, fan_out]`).
@@ -72,13 +56,7 @@ impl Linear {
         device: &Device,
     ) -> Result<Self> {
         let fan_out = bias.len();
-        let weight = store.insert_host(
-            &format!("{name}.weight"),
-            weight,
-            &[fan_in, fan_out],
-            dtype,
-            device,
-        )?;
+        let weight = store.insert_host(&format!("{name}.weight"), weight, &[fan_in, fan_out], dtype, device)?;
         let bias = store.insert_host(&format!("{name}.bias"), bias, &[fan_out], dtype, device)?;
         Ok(Self { weight, bias })
     }
@@ -133,8 +111,7 @@ mod tests {
         let dev = Device::Cpu;
         let layer = Linear::lecun(&mut store, "l", 5, 4, &mut rng, DType::F64, &dev)?;
         store.set("l.bias", &Tensor::new(&[0.1f64, -0.2, 0.3, 0.4], &dev)?)?;
-        let x = Tensor::from_vec(init::standard_normal(&mut rng, 15), (3, 5), &dev)?
-            .to_dtype(DType::F64)?;
+        let x = Tensor::from_vec(init::standard_normal(&mut rng, 15), (3, 5), &dev)?.to_dtype(DType::F64)?;
         let a = layer.forward(&x)?;
         let b = layer.forward_detached(&x)?;
         assert_eq!(a.to_vec2::<f64>()?, b.to_vec2::<f64>()?);

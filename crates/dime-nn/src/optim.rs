@@ -27,12 +27,7 @@ pub struct AdamConfig {
 impl AdamConfig {
     /// Adam with the given learning rate and β1, β2 = 0.999, ε = 1e-8.
     pub fn new(lr: f64, beta1: f64) -> Self {
-        Self {
-            lr,
-            beta1,
-            beta2: 0.999,
-            eps: 1e-8,
-        }
+        Self { lr, beta1, beta2: 0.999, eps: 1e-8 }
     }
 }
 
@@ -82,9 +77,7 @@ impl Adam {
         for (i, (_, var)) in store.iter().enumerate() {
             let g = &grads[i];
             if g.len() != var.elem_count() {
-                return Err(NnError::ParamMismatch(format!(
-                    "gradient {i} has the wrong size"
-                )));
+                return Err(NnError::ParamMismatch(format!("gradient {i} has the wrong size")));
             }
             let (m, v) = (&mut self.first_moment[i], &mut self.second_moment[i]);
             let mut theta = host_values(var.as_tensor())?;
@@ -93,9 +86,8 @@ impl Adam {
                 v[j] = b2 * v[j] + (1.0 - b2) * g[j] * g[j];
                 theta[j] -= step_size * m[j] / (v[j].sqrt() * inv_sqrt_correction2 + eps);
             }
-            let new = Tensor::from_vec(theta, var.shape(), &Device::Cpu)?
-                .to_dtype(var.dtype())?
-                .to_device(var.device())?;
+            let new =
+                Tensor::from_vec(theta, var.shape(), &Device::Cpu)?.to_dtype(var.dtype())?.to_device(var.device())?;
             var.set(&new)?;
         }
         Ok(())
@@ -130,10 +122,7 @@ mod tests {
         // Step 1: m̂ = g, v̂ = g², so the update is lr·g/(|g| + ε) ≈ lr·sign(g).
         adam.step(&store, &[vec![0.5, -4.0]])?;
         let w = store.get("w")?.as_tensor().to_vec1::<f32>()?;
-        assert!(
-            (w[0] - 0.9).abs() < 1e-6 && (w[1] + 1.9).abs() < 1e-6,
-            "{w:?}"
-        );
+        assert!((w[0] - 0.9).abs() < 1e-6 && (w[1] + 1.9).abs() < 1e-6, "{w:?}");
         // Step 2 with g = (−0.5, 0): m = (0.125·… ) computed in f64 below.
         adam.step(&store, &[vec![-0.5, 0.0]])?;
         let w2 = store.get("w")?.as_tensor().to_vec1::<f32>()?;

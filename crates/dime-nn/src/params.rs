@@ -41,17 +41,13 @@ impl ParamStore {
         dtype: DType,
         device: &Device,
     ) -> Result<Var> {
-        let tensor = Tensor::from_vec(values, shape, &Device::Cpu)?
-            .to_dtype(dtype)?
-            .to_device(device)?;
+        let tensor = Tensor::from_vec(values, shape, &Device::Cpu)?.to_dtype(dtype)?.to_device(device)?;
         self.insert(name, tensor)
     }
 
     /// The variable called `name`.
     pub fn get(&self, name: &str) -> Result<&Var> {
-        self.vars
-            .get(name)
-            .ok_or_else(|| NnError::UnknownParam(name.to_string()))
+        self.vars.get(name).ok_or_else(|| NnError::UnknownParam(name.to_string()))
     }
 
     /// Overwrite the value of `name` (same shape) with `value`.
@@ -87,6 +83,15 @@ impl ParamStore {
         self.vars.values().map(|v| v.elem_count()).sum()
     }
 
+    /// A new store with the same names and copied values (new variables, no shared storage).
+    pub fn deep_copy(&self) -> Result<ParamStore> {
+        let mut vars = BTreeMap::new();
+        for (name, var) in self.iter() {
+            vars.insert(name.to_string(), Var::from_tensor(&var.as_tensor().copy()?)?);
+        }
+        Ok(ParamStore { vars })
+    }
+
     /// Copy every value of `other` (same names and shapes) into this store.
     pub fn copy_from(&self, other: &ParamStore) -> Result<()> {
         check_same_names(self, other)?;
@@ -100,11 +105,7 @@ impl ParamStore {
     pub fn to_host(&self) -> Result<Vec<(String, Vec<f32>)>> {
         self.iter()
             .map(|(name, var)| {
-                let values = var
-                    .as_tensor()
-                    .flatten_all()?
-                    .to_dtype(DType::F32)?
-                    .to_vec1::<f32>()?;
+                let values = var.as_tensor().flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
                 Ok((name.to_string(), values))
             })
             .collect()
@@ -114,11 +115,7 @@ impl ParamStore {
 /// Fail unless both stores hold exactly the same names.
 pub(crate) fn check_same_names(a: &ParamStore, b: &ParamStore) -> Result<()> {
     if a.vars.keys().ne(b.vars.keys()) {
-        return Err(NnError::ParamMismatch(format!(
-            "{:?} vs {:?}",
-            a.names(),
-            b.names()
-        )));
+        return Err(NnError::ParamMismatch(format!("{:?} vs {:?}", a.names(), b.names())));
     }
     Ok(())
 }

@@ -26,10 +26,7 @@ mod tests {
         target.insert_host("a", vec![0.0, 1.0], &[2], DType::F32, &dev)?;
         online.insert_host("a", vec![1.0, 3.0], &[2], DType::F32, &dev)?;
         polyak_update(&target, &online, 0.25)?;
-        assert_eq!(
-            target.get("a")?.as_tensor().to_vec1::<f32>()?,
-            vec![0.25, 1.5]
-        );
+        assert_eq!(target.get("a")?.as_tensor().to_vec1::<f32>()?, vec![0.25, 1.5]);
         online.insert_host("b", vec![0.0], &[1], DType::F32, &dev)?;
         assert!(polyak_update(&target, &online, 0.5).is_err());
         Ok(())

@@ -36,9 +36,7 @@ fn map_storage(
 
 /// The values of a contiguous layout (the public entry point makes its input contiguous).
 fn strided<'a, T: Copy>(values: &'a [T], layout: &Layout) -> impl Iterator<Item = T> + 'a {
-    let (start, end) = layout
-        .contiguous_offsets()
-        .expect("softplus input is made contiguous before the op");
+    let (start, end) = layout.contiguous_offsets().expect("softplus input is made contiguous before the op");
     values[start..end].iter().copied()
 }
 
@@ -47,21 +45,12 @@ impl CustomOp1 for Softplus {
         "softplus"
     }
 
-    fn cpu_fwd(
-        &self,
-        storage: &CpuStorage,
-        layout: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         map_storage(storage, layout, softplus_f32, softplus_f64)
     }
 
     /// d softplus(x)/dx = sigmoid(x) = exp(x − softplus(x)).
-    fn bwd(
-        &self,
-        arg: &Tensor,
-        res: &Tensor,
-        grad_res: &Tensor,
-    ) -> candle_core::Result<Option<Tensor>> {
+    fn bwd(&self, arg: &Tensor, res: &Tensor, grad_res: &Tensor) -> candle_core::Result<Option<Tensor>> {
         let sigmoid = (arg.detach() - res.detach())?.exp()?;
         Ok(Some(grad_res.mul(&sigmoid)?))
     }
