@@ -1,1 +1,21 @@
-//! placeholder
+//! Agents, buffers, the training loop and checkpoints for dime.
+//!
+//! This is the only crate that composes the layers (`dime-nn`, `dime-diffusion`, `dime-critic`,
+//! `dime-envs`). What exists so far is the tensor-free machinery every agent shares:
+//!
+//! - [`ReplayBuffer`]: flat `f32` columns, seeded uniform sampling, terminated and truncated
+//!   kept apart, serialisable for checkpoints;
+//! - [`checkpoint`]: crash-safe checkpoint folders (temp folder, then rename) with a checksummed
+//!   manifest, so a damaged file is refused with an error that names it;
+//! - [`MetricsSink`]: the `metrics.csv` writer, flushed row by row and reopenable on resume.
+//!
+//! The agents (DIME, SAC, CrossQ) and the training loop are not built yet.
+
+pub mod checkpoint;
+mod error;
+mod metrics;
+mod replay;
+
+pub use error::AlgoError;
+pub use metrics::{truncate_rows_after, MetricsSink};
+pub use replay::{Batch, ReplayBuffer, Transition};

@@ -1,0 +1,38 @@
+//! Typed errors of `dime-algos`.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Everything that can go wrong in buffers, checkpoints and runs.
+#[derive(Debug, Error)]
+pub enum AlgoError {
+    /// A transition or batch request does not fit the buffer's shape.
+    #[error("replay buffer: {0}")]
+    Replay(String),
+    /// Reading or writing a file failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done (`writing`, `reading`, ...).
+        action: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A checkpoint file is missing, truncated or does not match its checksum.
+    #[error("checkpoint {path} is damaged: {reason}")]
+    CorruptCheckpoint {
+        /// The offending file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl AlgoError {
+    /// An I/O error with the path it concerns.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { action, path: path.into(), source }
+    }
+}
