@@ -3,7 +3,7 @@
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::{softplus::mish, Result};
+use crate::{gelu::gelu, softplus::mish, Result};
 
 /// A point-wise activation function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,7 +21,7 @@ impl Activation {
     /// Apply the activation element-wise.
     pub fn apply(self, x: &Tensor) -> Result<Tensor> {
         Ok(match self {
-            Activation::Gelu => x.gelu()?,
+            Activation::Gelu => gelu(x)?,
             Activation::Relu => x.relu()?,
             Activation::Mish => mish(x)?,
         })

@@ -8,6 +8,8 @@
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 
+use crate::cpu_map::map_storage;
+
 use crate::Result;
 
 struct Softplus;
@@ -18,26 +20,6 @@ fn softplus_f64(x: f64) -> f64 {
 
 fn softplus_f32(x: f32) -> f32 {
     x.max(0.0) + (-x.abs()).exp().ln_1p()
-}
-
-fn map_storage(
-    storage: &CpuStorage,
-    layout: &Layout,
-    f32_fn: fn(f32) -> f32,
-    f64_fn: fn(f64) -> f64,
-) -> candle_core::Result<(CpuStorage, Shape)> {
-    let out = match storage {
-        CpuStorage::F32(values) => CpuStorage::F32(strided(values, layout).map(f32_fn).collect()),
-        CpuStorage::F64(values) => CpuStorage::F64(strided(values, layout).map(f64_fn).collect()),
-        _ => candle_core::bail!("softplus: only f32 and f64 are supported"),
-    };
-    Ok((out, layout.shape().clone()))
-}
-
-/// The values of a contiguous layout (the public entry point makes its input contiguous).
-fn strided<'a, T: Copy>(values: &'a [T], layout: &Layout) -> impl Iterator<Item = T> + 'a {
-    let (start, end) = layout.contiguous_offsets().expect("softplus input is made contiguous before the op");
-    values[start..end].iter().copied()
 }
 
 impl CustomOp1 for Softplus {
