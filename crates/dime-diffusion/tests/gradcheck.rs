@@ -3,8 +3,10 @@
 //!
 //! Loss: `mean_b ℓ_b + mean_b Σ_i c_i·a_b,i` with fixed weights c, so both the bound (kernel
 //! means and stds, tanh log-det) and the reparameterised action path are exercised.
-//! Central differences with h = 1e-5 have truncation error O(h²·f''') ≈ 1e-10 and round-off
-//! ≈ 1e-16·|f|/h ≈ 1e-10, so agreement to 1e-6 (relative to max(1, |g|)) is a real check.
+//! Central differences with h = 1e-6 have truncation error O(h^2 f''') below 1e-10 and
+//! round-off about 1e-16·|f|/h ≈ 1e-10 (measured worst 2.2e-9), so agreement to 1e-7 relative
+//! to max(1, |g|) is a real check. (With candle's own GELU backward, whose constants are rounded
+//! to six digits, this test measured 1e-7 errors independent of h; dime-nn's fused GELU is exact.)
 
 mod common;
 
@@ -43,11 +45,8 @@ fn check(form: FirstLayerForm) {
             };
             let numeric = (at(h) - at(-h)) / (2.0 * h);
             let error = (analytic[j] - numeric).abs() / analytic[j].abs().max(1.0);
-            if error > 1e-8 {
-                eprintln!("{name}[{j}]: {error:.2e} (autograd {}, numeric {numeric})", analytic[j]);
-            }
             worst = worst.max(error);
-            assert!(error < 1e-6, "{form:?} {name}[{j}]: autograd {} vs central difference {numeric}", analytic[j]);
+            assert!(error < 1e-7, "{form:?} {name}[{j}]: autograd {} vs central difference {numeric}", analytic[j]);
             checked += 1;
         }
         let t = Tensor::from_vec(original, var.dims(), &Device::Cpu).unwrap();
