@@ -29,6 +29,8 @@ pub enum Property {
     VectorEnv,
     /// Reset observations lie in the documented ranges.
     ResetRanges,
+    /// Restoring a snapshot continues bitwise-identically.
+    Snapshot,
 }
 
 /// One failed property, with what was observed.
@@ -171,7 +173,8 @@ pub fn check_env_with(
     if !bounds_ok {
         fail(&mut failures, Property::Spec, "action bounds must be finite with low < high, one per dimension".into());
     }
-    if !(spec.dt > 0.0) || spec.reset_obs_range.len() != spec.obs_dim || spec.max_episode_steps == 0 {
+    let dt_positive = spec.dt > 0.0;
+    if !dt_positive || spec.reset_obs_range.len() != spec.obs_dim || spec.max_episode_steps == 0 {
         fail(&mut failures, Property::Spec, "dt > 0, max_episode_steps > 0 and one reset range per obs entry".into());
     }
     if !failures.is_empty() {
@@ -281,6 +284,11 @@ pub fn check_env_with(
         fail(&mut failures, Property::VectorEnv, message);
     }
 
+    // Snapshots: restoring mid-episode replays the same future.
+    if let Err(message) = check_snapshot(env.as_mut(), build, cfg.seed) {
+        fail(&mut failures, Property::Snapshot, message);
+    }
+
     // 7. Reset ranges.
     for seed in 0..cfg.reset_seeds {
         if env.reset(Some(seed), &mut obs).is_err() {
@@ -301,6 +309,50 @@ pub fn check_env_with(
     } else {
         Err(failures)
     }
+}
+
+/// Snapshot an env mid-episode, run on, then restore the snapshot into a fresh instance and
+/// check that the same actions reproduce the same trace (resets included).
+fn check_snapshot(
+    env: &mut dyn Env,
+    build: &dyn Fn() -> Result<Box<dyn Env>, EnvError>,
+    seed: u64,
+) -> Result<(), String> {
+    let spec = env.spec().clone();
+    let mut obs = vec![0.0; spec.obs_dim];
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5A);
+    let mut action = vec![0.0; spec.act_dim];
+    env.reset(Some(21), &mut obs).map_err(|e| e.to_string())?;
+    for _ in 0..(spec.max_episode_steps / 2).max(1) {
+        draw_action(env, ActionKind::Uniform, &mut rng, &mut action);
+        if env.step(&action, &mut obs).map_err(|e| e.to_string())?.done() {
+            env.reset(None, &mut obs).map_err(|e| e.to_string())?;
+        }
+    }
+    let snapshot = env.snapshot();
+    let rng_at_snapshot = rng.clone();
+    let mut future = |env: &mut dyn Env, mut rng: ChaCha8Rng| -> Result<Trace, EnvError> {
+        let mut trace = Trace { obs: Vec::new(), steps: Vec::new() };
+        let mut obs = vec![0.0; spec.obs_dim];
+        for _ in 0..spec.max_episode_steps + 3 {
+            draw_action(env, ActionKind::Uniform, &mut rng, &mut action);
+            let out = env.step(&action, &mut obs)?;
+            trace.steps.push((out.reward.to_bits(), out.terminated, out.truncated));
+            if out.done() {
+                env.reset(None, &mut obs)?;
+            }
+            trace.obs.extend(obs.iter().map(|x| x.to_bits()));
+        }
+        Ok(trace)
+    };
+    let original = future(env, rng_at_snapshot.clone()).map_err(|e| e.to_string())?;
+    let mut fresh = build().map_err(|e| e.to_string())?;
+    fresh.restore(&snapshot).map_err(|e| e.to_string())?;
+    let restored = future(fresh.as_mut(), rng_at_snapshot).map_err(|e| e.to_string())?;
+    if original != restored {
+        return Err("a restored snapshot does not continue like the original".into());
+    }
+    Ok(())
 }
 
 /// Step a 4-lane `VecEnv` and 4 scalar envs side by side over several episodes.

@@ -1,9 +1,30 @@
 //! The `Env` trait, and `TaskEnv`, which turns a bare `Task` into an `Env` by adding
 //! input validation, the RNG, the time limit and the episode state machine once for all tasks.
 
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
 use crate::error::EnvError;
 use crate::rng::{env_rng, EnvRng};
 use crate::spec::{EnvSpec, StepOut};
+
+/// Everything needed to continue an env exactly where it was: for checkpoints and resume.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvSnapshot {
+    /// The task's physical state, as [`Task::state`] returns it.
+    pub task_state: Vec<f64>,
+    /// Seed of the env's ChaCha stream.
+    pub rng_seed: [u8; 32],
+    /// Stream number of the env's ChaCha stream.
+    pub rng_stream: u64,
+    /// Position in the env's ChaCha stream, in 32-bit words.
+    pub rng_word_pos: u128,
+    /// Steps taken in the current episode.
+    pub steps: u32,
+    /// 0 = never reset, 1 = running, 2 = episode over.
+    pub phase: u8,
+}
 
 /// A single environment instance, stepped with actions in the task's native units.
 ///
@@ -21,6 +42,10 @@ pub trait Env: Send {
     fn reward_terms(&self) -> &[(&'static str, f64)] {
         &[]
     }
+    /// The env's complete state: restoring it continues bitwise-identically.
+    fn snapshot(&self) -> EnvSnapshot;
+    /// Continue from a snapshot taken of an env of the same task.
+    fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<(), EnvError>;
 }
 
 /// Reward and termination computed by a task's dynamics; the time limit is added by [`TaskEnv`].
@@ -49,6 +74,23 @@ pub trait Task: Send {
     fn reward_terms(&self) -> &[(&'static str, f64)] {
         &[]
     }
+    /// The physical state as numbers, complete enough that [`Task::set_state`] continues exactly.
+    fn state(&self) -> Vec<f64>;
+    /// Restore a state returned by [`Task::state`]; a vector of the wrong length is an error.
+    fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError>;
+}
+
+/// Check the length of a saved task state.
+pub(crate) fn check_state_len(spec: &EnvSpec, state: &[f64], expected: usize) -> Result<(), EnvError> {
+    if state.len() != expected {
+        return Err(EnvError::WrongLength {
+            what: "saved task state",
+            task: spec.id.clone(),
+            expected,
+            got: state.len(),
+        });
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,5 +198,37 @@ impl<T: Task> Env for TaskEnv<T> {
 
     fn reward_terms(&self) -> &[(&'static str, f64)] {
         self.task.reward_terms()
+    }
+
+    fn snapshot(&self) -> EnvSnapshot {
+        EnvSnapshot {
+            task_state: self.task.state(),
+            rng_seed: self.rng.get_seed(),
+            rng_stream: self.rng.get_stream(),
+            rng_word_pos: self.rng.get_word_pos(),
+            steps: self.steps,
+            phase: match self.phase {
+                Phase::NeverReset => 0,
+                Phase::Running => 1,
+                Phase::Done => 2,
+            },
+        }
+    }
+
+    fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<(), EnvError> {
+        let phase = match snapshot.phase {
+            0 => Phase::NeverReset,
+            1 => Phase::Running,
+            2 => Phase::Done,
+            other => return Err(EnvError::InvalidConfig(format!("snapshot has unknown phase {other}"))),
+        };
+        self.task.set_state(&snapshot.task_state)?;
+        let mut rng = EnvRng::from_seed(snapshot.rng_seed);
+        rng.set_stream(snapshot.rng_stream);
+        rng.set_word_pos(snapshot.rng_word_pos);
+        self.rng = rng;
+        self.steps = snapshot.steps;
+        self.phase = phase;
+        Ok(())
     }
 }

@@ -30,10 +30,10 @@ mod vec_env;
 mod wrappers;
 
 pub use check::{check_env, check_env_with, CheckConfig, Failure, Property, Report};
-pub use env::{Env, Task, TaskEnv, TaskStep};
+pub use env::{Env, EnvSnapshot, Task, TaskEnv, TaskStep};
 pub use error::EnvError;
 pub use registry::{close_matches, ids, make, make_unit, spec, EnvConfig};
 pub use rng::{env_rng, lane_seed, splitmix64, EnvRng};
 pub use spec::{EnvSpec, ObsField, StepOut};
-pub use vec_env::{VecEnv, VecStep};
+pub use vec_env::{VecEnv, VecEnvSnapshot, VecStep};
 pub use wrappers::{rescale_from_unit, rescale_to_unit, RescaleAction};

@@ -6,7 +6,9 @@
 //! Lane i seeds its stream with [`lane_seed`]`(seed, i)`, so results never depend on how lanes
 //! are scheduled. Observations and actions cross this boundary as f32.
 
-use crate::env::Env;
+use serde::{Deserialize, Serialize};
+
+use crate::env::{Env, EnvSnapshot};
 use crate::error::EnvError;
 use crate::registry::{make, EnvConfig};
 use crate::rng::lane_seed;
@@ -67,6 +69,22 @@ impl VecStep {
         ];
         self.obs.len() == n * obs_dim && self.final_obs.len() == n * obs_dim && per_lane.iter().all(|&l| l == n)
     }
+}
+
+/// Everything needed to continue a [`VecEnv`] exactly: for checkpoints and resume.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VecEnvSnapshot {
+    /// Per-lane env snapshots.
+    pub lanes: Vec<EnvSnapshot>,
+    /// Whether the lanes were already seeded by a first reset.
+    pub seeded: bool,
+    /// Return of each lane's running episode so far.
+    pub running_return: Vec<f64>,
+    /// Length of each lane's running episode so far.
+    pub running_len: Vec<u32>,
+    /// Diverged steps so far.
+    pub n_diverged: u64,
 }
 
 /// N lanes of one task.
@@ -190,6 +208,40 @@ impl VecEnv {
             to_f32(&self.obs_f64, &mut out.obs[lane_obs]);
         }
         out.n_diverged = self.n_diverged;
+        Ok(())
+    }
+}
+
+impl VecEnv {
+    /// The complete state of every lane and of the episode bookkeeping.
+    pub fn snapshot(&self) -> VecEnvSnapshot {
+        VecEnvSnapshot {
+            lanes: self.lanes.iter().map(|l| l.snapshot()).collect(),
+            seeded: self.seeded,
+            running_return: self.running_return.clone(),
+            running_len: self.running_len.clone(),
+            n_diverged: self.n_diverged,
+        }
+    }
+
+    /// Continue from a snapshot of a `VecEnv` of the same task and lane count.
+    pub fn restore(&mut self, snapshot: &VecEnvSnapshot) -> Result<(), EnvError> {
+        let n = self.lanes.len();
+        if snapshot.lanes.len() != n || snapshot.running_return.len() != n || snapshot.running_len.len() != n {
+            return Err(EnvError::WrongLength {
+                what: "VecEnv snapshot lanes",
+                task: self.spec().id.clone(),
+                expected: n,
+                got: snapshot.lanes.len(),
+            });
+        }
+        for (lane, snap) in self.lanes.iter_mut().zip(&snapshot.lanes) {
+            lane.restore(snap)?;
+        }
+        self.seeded = snapshot.seeded;
+        self.running_return.clone_from(&snapshot.running_return);
+        self.running_len.clone_from(&snapshot.running_len);
+        self.n_diverged = snapshot.n_diverged;
         Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! Wrappers that change how an agent sees a task.
 
-use crate::env::{check_action, Env};
+use crate::env::{check_action, Env, EnvSnapshot};
 use crate::error::EnvError;
 use crate::spec::{EnvSpec, StepOut};
 
@@ -61,6 +61,12 @@ impl<E: Env> Env for RescaleAction<E> {
     fn reward_terms(&self) -> &[(&'static str, f64)] {
         self.inner.reward_terms()
     }
+    fn snapshot(&self) -> EnvSnapshot {
+        self.inner.snapshot()
+    }
+    fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<(), EnvError> {
+        self.inner.restore(snapshot)
+    }
 }
 
 impl Env for Box<dyn Env> {
@@ -75,5 +81,11 @@ impl Env for Box<dyn Env> {
     }
     fn reward_terms(&self) -> &[(&'static str, f64)] {
         (**self).reward_terms()
+    }
+    fn snapshot(&self) -> EnvSnapshot {
+        (**self).snapshot()
+    }
+    fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<(), EnvError> {
+        (**self).restore(snapshot)
     }
 }

@@ -60,7 +60,7 @@ fn unit_actions_rescale_to_native_bounds() {
     let ra = native.step(&[0.5], &mut a).unwrap();
     let rb = unit.step(&[0.25], &mut b).unwrap();
     assert_eq!((a, ra), (b, rb));
-    assert!(unit.step(&[f64::NAN], &mut vec![0.0; 3]).is_err());
+    assert!(unit.step(&[f64::NAN], &mut [0.0; 3]).is_err());
 }
 
 #[test]
@@ -95,9 +95,9 @@ fn vec_env_autoreset_keeps_the_final_observation_and_episode_stats() {
     }
     assert!(out.truncated.iter().all(|&t| t) && !out.terminated.iter().any(|&t| t));
     assert_eq!(out.episode_len, [200, 200]);
-    for lane in 0..2 {
+    for (lane, ret) in ret.iter().enumerate() {
         // The running return is summed in f64 from f64 rewards; ours from f32 rewards.
-        assert!((out.episode_return[lane] - ret[lane]).abs() < 1e-3 * ret[lane].abs());
+        assert!((out.episode_return[lane] - ret).abs() < 1e-3 * ret.abs());
         // The reset observation differs from the final one, and both are valid pendulum observations.
         assert_ne!(out.obs[lane * 3..lane * 3 + 3], out.final_obs[lane * 3..lane * 3 + 3]);
     }
@@ -140,6 +140,12 @@ mod broken {
         fn observe(&self, obs: &mut [f64]) {
             self.0.observe(obs)
         }
+        fn state(&self) -> Vec<f64> {
+            self.0.state()
+        }
+        fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
+            self.0.set_state(state)
+        }
         fn advance(&mut self, action: &[f64], rng: &mut EnvRng) -> TaskStep {
             self.1 += 1.0;
             let mut s = self.0.advance(action, rng);
@@ -164,11 +170,46 @@ mod broken {
                 obs[0] = f64::NAN;
             }
         }
+        fn state(&self) -> Vec<f64> {
+            self.0.state()
+        }
+        fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
+            self.0.set_state(state)
+        }
         fn advance(&mut self, action: &[f64], rng: &mut EnvRng) -> TaskStep {
             self.1 += 1;
             let s = self.0.advance(action, rng);
             TaskStep { terminated: self.1 >= 10, ..s }
         }
+    }
+
+    /// Pendulum whose saved state forgets the angular velocity.
+    struct Forgetful(Pendulum);
+    impl Task for Forgetful {
+        fn spec(&self) -> &EnvSpec {
+            self.0.spec()
+        }
+        fn reset_state(&mut self, rng: &mut EnvRng) {
+            self.0.reset_state(rng)
+        }
+        fn observe(&self, obs: &mut [f64]) {
+            self.0.observe(obs)
+        }
+        fn state(&self) -> Vec<f64> {
+            vec![self.0.state()[0], 0.0]
+        }
+        fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
+            self.0.set_state(state)
+        }
+        fn advance(&mut self, action: &[f64], rng: &mut EnvRng) -> TaskStep {
+            self.0.advance(action, rng)
+        }
+    }
+
+    #[test]
+    fn check_env_reports_incomplete_snapshots() {
+        let build = || -> Result<Box<dyn Env>, EnvError> { Ok(Box::new(TaskEnv::new(Forgetful(Pendulum::new())))) };
+        assert_eq!(properties(&build), vec![Property::Snapshot]);
     }
 
     fn properties(build: &dyn Fn() -> Result<Box<dyn Env>, EnvError>) -> Vec<Property> {
@@ -196,4 +237,30 @@ mod broken {
         assert!(props.contains(&Property::EpisodeLogic), "{props:?}");
         assert!(props.contains(&Property::FiniteValues), "{props:?}");
     }
+}
+
+#[test]
+fn vec_env_snapshot_restores_exactly_mid_episode() {
+    let cfg = EnvConfig::default();
+    let mut venv = VecEnv::new("gym/MountainCarContinuous-v0", 3, 8, &cfg).unwrap();
+    let mut obs = vec![0.0f32; 6];
+    venv.reset(&mut obs).unwrap();
+    let mut out = VecStep::new(3, 2);
+    let act = |t: usize| -> Vec<f32> { (0..3).map(|i| ((t * 3 + i) as f32 * 0.7).sin() * 1.2).collect() };
+    for t in 0..500 {
+        venv.step(&act(t), &mut out).unwrap();
+    }
+    let snap = venv.snapshot();
+    // Through JSON, as a checkpoint stores it.
+    let snap: dime_envs::VecEnvSnapshot = serde_json::from_str(&serde_json::to_string(&snap).unwrap()).unwrap();
+    let mut other = VecEnv::new("gym/MountainCarContinuous-v0", 3, 999, &cfg).unwrap();
+    other.restore(&snap).unwrap();
+    let mut out2 = VecStep::new(3, 2);
+    for t in 500..1600 {
+        venv.step(&act(t), &mut out).unwrap();
+        other.step(&act(t), &mut out2).unwrap();
+        assert_eq!(out, out2, "step {t}");
+    }
+    let wrong = VecEnv::new("gym/MountainCarContinuous-v0", 2, 0, &cfg).unwrap().snapshot();
+    assert!(other.restore(&wrong).is_err());
 }

@@ -64,7 +64,7 @@ fn pendulum_matches_gymnasium_bit_for_bit_on_every_recorded_step() {
         let mut obs = vec![0.0; 3];
         env.reset(Some(0), &mut obs).unwrap();
         let [theta, theta_dot] = traj.initial_state;
-        env.task_mut().set_state(theta, theta_dot);
+        env.task_mut().set_theta(theta, theta_dot);
         env.task().observe(&mut obs);
         assert_eq!(obs, traj.observations[0], "pendulum {i}: reset observation");
         steps += replay(&mut env, traj, &format!("pendulum {i}"));

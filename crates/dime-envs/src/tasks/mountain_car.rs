@@ -6,7 +6,8 @@
 
 use rand::Rng;
 
-use crate::env::{Task, TaskStep};
+use crate::env::{check_state_len, Task, TaskStep};
+use crate::error::EnvError;
 use crate::rng::EnvRng;
 use crate::spec::{EnvSpec, ObsField};
 
@@ -58,11 +59,6 @@ impl MountainCarContinuous {
         self.position = position;
         self.velocity = velocity;
         self.f32_state = false;
-    }
-
-    /// The state `(position, velocity)`.
-    pub fn state(&self) -> (f64, f64) {
-        (self.position, self.velocity)
     }
 
     /// First step after reset: the state is float64 throughout.
@@ -140,5 +136,16 @@ impl Task for MountainCarContinuous {
         let goal_bonus = if terminated { 100.0 } else { 0.0 };
         let a = f64::from(a);
         TaskStep { reward: goal_bonus - a * a * 0.1, terminated }
+    }
+
+    /// `[position, velocity, 1 if the state is already float32 else 0]`.
+    fn state(&self) -> Vec<f64> {
+        vec![self.position, self.velocity, if self.f32_state { 1.0 } else { 0.0 }]
+    }
+
+    fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
+        check_state_len(&self.spec, state, 3)?;
+        (self.position, self.velocity, self.f32_state) = (state[0], state[1], state[2] != 0.0);
+        Ok(())
     }
 }

@@ -5,7 +5,7 @@ use rand::Rng;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
-use crate::env::{Task, TaskStep};
+use crate::env::{check_state_len, Task, TaskStep};
 use crate::error::EnvError;
 use crate::rng::EnvRng;
 use crate::spec::{EnvSpec, ObsField};
@@ -165,5 +165,15 @@ impl Task for MultiGoal {
         let (reward, terminated) = self.reward(a, next);
         self.position = next;
         TaskStep { reward, terminated }
+    }
+
+    fn state(&self) -> Vec<f64> {
+        self.position.to_vec()
+    }
+
+    fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
+        check_state_len(&self.spec, state, 2)?;
+        self.position = [state[0], state[1]];
+        Ok(())
     }
 }

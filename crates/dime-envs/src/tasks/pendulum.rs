@@ -8,7 +8,8 @@ use std::f64::consts::PI;
 
 use rand::Rng;
 
-use crate::env::{Task, TaskStep};
+use crate::env::{check_state_len, Task, TaskStep};
+use crate::error::EnvError;
 use crate::rng::EnvRng;
 use crate::spec::{EnvSpec, ObsField};
 
@@ -52,14 +53,9 @@ impl Pendulum {
     }
 
     /// Set the physical state `(θ, θ̇)` (golden replays).
-    pub fn set_state(&mut self, theta: f64, theta_dot: f64) {
+    pub fn set_theta(&mut self, theta: f64, theta_dot: f64) {
         self.theta = theta;
         self.theta_dot = theta_dot;
-    }
-
-    /// The physical state `(θ, θ̇)`.
-    pub fn state(&self) -> (f64, f64) {
-        (self.theta, self.theta_dot)
     }
 }
 
@@ -93,5 +89,15 @@ impl Task for Pendulum {
         self.theta = th + new_thdot * DT;
         self.theta_dot = new_thdot;
         TaskStep { reward: -cost, terminated: false }
+    }
+
+    fn state(&self) -> Vec<f64> {
+        vec![self.theta, self.theta_dot]
+    }
+
+    fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
+        check_state_len(&self.spec, state, 2)?;
+        (self.theta, self.theta_dot) = (state[0], state[1]);
+        Ok(())
     }
 }
