@@ -20,6 +20,24 @@ pub enum AlgoError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A configuration value is invalid, or a run cannot start as asked.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// An environment call failed.
+    #[error(transparent)]
+    Env(#[from] dime_envs::EnvError),
+    /// An update produced a non-finite value; the run stops and its last checkpoint stays as it was.
+    #[error(
+        "non-finite {name} = {value} after {env_steps} env steps; the run stopped, its last good checkpoint is intact"
+    )]
+    NonFinite {
+        /// Environment steps done when it happened.
+        env_steps: u64,
+        /// Which metric.
+        name: &'static str,
+        /// Its value.
+        value: f64,
+    },
     /// A checkpoint file is missing, truncated or does not match its checksum.
     #[error("checkpoint {path} is damaged: {reason}")]
     CorruptCheckpoint {

@@ -7,15 +7,24 @@
 //!   kept apart, serialisable for checkpoints;
 //! - [`checkpoint`]: crash-safe checkpoint folders (temp folder, then rename) with a checksummed
 //!   manifest, so a damaged file is refused with an error that names it;
-//! - [`MetricsSink`]: the `metrics.csv` writer, flushed row by row and reopenable on resume.
+//! - [`MetricsSink`]: the `metrics.csv` writer, flushed row by row and reopenable on resume;
+//! - [`Streams`]: the run's independent random streams derived from one root seed;
+//! - [`Trainer`]: the off-policy loop, generic over any [`Agent`], with evaluation, metrics,
+//!   scheduled and interrupt-time checkpoints, exact resume and a non-finite guard.
 //!
-//! The agents (DIME, SAC, CrossQ) and the training loop are not built yet.
+//! The agents themselves (DIME, SAC, CrossQ) are not built yet.
 
+mod agent;
 pub mod checkpoint;
 mod error;
 mod metrics;
 mod replay;
+mod streams;
+mod train;
 
+pub use agent::{ActMode, Agent};
 pub use error::AlgoError;
 pub use metrics::{truncate_rows_after, MetricsSink};
 pub use replay::{Batch, ReplayBuffer, Transition};
+pub use streams::{StreamState, Streams};
+pub use train::{EvalReport, LoopConfig, Observer, Outcome, Silent, Trainer, METRIC_COLUMNS};

@@ -1,0 +1,31 @@
+//! What the training loop needs from an agent.
+
+use rand_chacha::ChaCha8Rng;
+
+use crate::checkpoint::CheckpointFiles;
+use crate::error::AlgoError;
+use crate::replay::ReplayBuffer;
+
+/// How an action is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActMode {
+    /// Sample from the policy, as during training.
+    Explore,
+    /// The evaluation mode of the algorithm (DIME evaluates stochastically, like its reference code).
+    Eval,
+}
+
+/// An off-policy agent: acts in `[-1, 1]^d` and learns from a replay buffer.
+pub trait Agent {
+    /// Choose an action for one observation, writing it (in `[-1, 1]`) into `action`.
+    fn act(&mut self, obs: &[f32], mode: ActMode, rng: &mut ChaCha8Rng, action: &mut [f32]) -> Result<(), AlgoError>;
+    /// The gradient work of one environment step (it samples its own minibatches).
+    /// Returns the values named by [`Agent::metric_names`].
+    fn update(&mut self, replay: &ReplayBuffer, rng: &mut ChaCha8Rng) -> Result<Vec<f64>, AlgoError>;
+    /// Names of the values [`Agent::update`] returns (losses, α, bound, ...).
+    fn metric_names(&self) -> Vec<&'static str>;
+    /// Weights, optimiser moments and counters, as named files.
+    fn save(&self) -> Result<CheckpointFiles, AlgoError>;
+    /// Restore what [`Agent::save`] wrote.
+    fn load(&mut self, files: &CheckpointFiles) -> Result<(), AlgoError>;
+}

@@ -1,0 +1,354 @@
+//! The off-policy training loop, generic over the agent and the task.
+//!
+//! [`Trainer::run`] is the whole algorithm-independent procedure, in the order of the papers'
+//! pseudo-code: act (uniform warm-up, then the policy), step, store, learn, evaluate, log,
+//! checkpoint. Everything it owns — env snapshot, replay buffer, stream positions, counters —
+//! goes into each checkpoint next to the agent's own files, so a resumed run continues exactly
+//! like an uninterrupted one.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use dime_envs::{Env, VecEnv, VecEnvSnapshot, VecStep};
+use rand::{Rng, RngCore};
+use serde::{Deserialize, Serialize};
+
+use crate::agent::{ActMode, Agent};
+use crate::checkpoint::{latest_checkpoint, read_checkpoint, write_checkpoint, CheckpointFiles};
+use crate::error::AlgoError;
+use crate::metrics::{truncate_rows_after, MetricsSink};
+use crate::replay::{ReplayBuffer, Transition};
+use crate::streams::{StreamState, Streams};
+
+/// Settings of the loop itself (the agent has its own).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoopConfig {
+    /// Environment steps to run in total.
+    pub total_steps: u64,
+    /// Uniform random actions for this many steps; updates run once more transitions than this are stored.
+    pub learning_starts: u64,
+    /// Evaluate every this many environment steps (counted from step 0, warm-up included).
+    pub eval_every: u64,
+    /// Episodes per evaluation.
+    pub eval_episodes: u32,
+    /// Write a checkpoint every this many environment steps; 0 writes one only at the end.
+    pub checkpoint_every: u64,
+    /// Replay buffer capacity in transitions.
+    pub replay_capacity: usize,
+}
+
+impl LoopConfig {
+    /// Reject budgets and cadences that cannot run.
+    pub fn validate(&self) -> Result<(), AlgoError> {
+        let positive = [
+            ("total_steps", self.total_steps),
+            ("eval_every", self.eval_every),
+            ("eval_episodes", u64::from(self.eval_episodes)),
+            ("replay_capacity", self.replay_capacity as u64),
+        ];
+        match positive.iter().find(|(_, v)| *v == 0) {
+            Some((name, _)) => Err(AlgoError::Config(format!("{name} must be positive"))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The fixed leading columns of `metrics.csv`; the agent's metric names follow.
+pub const METRIC_COLUMNS: [&str; 6] =
+    ["env_steps", "episodes", "wall_time_s", "eval_return_mean", "eval_return_std", "train_return_last"];
+
+/// One evaluation's results, as reported to the observer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalReport {
+    /// Environment steps done.
+    pub env_steps: u64,
+    /// Mean undiscounted return over the evaluation episodes.
+    pub return_mean: f64,
+    /// Standard deviation (population) of those returns.
+    pub return_std: f64,
+}
+
+/// Callbacks for progress display; every method has an empty default.
+pub trait Observer {
+    /// After each environment step.
+    fn on_step(&mut self, _env_steps: u64) {}
+    /// When a training episode ends.
+    fn on_episode(&mut self, _episode_return: f64) {}
+    /// After each agent update, with the values named by `Agent::metric_names`.
+    fn on_update(&mut self, _names: &[&'static str], _values: &[f64]) {}
+    /// After each evaluation.
+    fn on_eval(&mut self, _report: &EvalReport) {}
+}
+
+/// An observer that shows nothing.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// How a call to [`Trainer::run`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The step budget was reached; the final checkpoint is written.
+    Finished,
+    /// The stop flag was raised; a checkpoint at this step is written.
+    Interrupted {
+        /// Environment steps done.
+        env_steps: u64,
+    },
+}
+
+/// The loop's own state, saved in every checkpoint as `loop.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoopState {
+    env_steps: u64,
+    episodes: u64,
+    wall_time_s: f64,
+    train_return_last: f64,
+    obs: Vec<f32>,
+    last_update: Vec<f64>,
+    streams: Vec<StreamState>,
+    env: VecEnvSnapshot,
+}
+
+const LOOP_FILE: &str = "loop.json";
+const REPLAY_FILE: &str = "replay.bin";
+
+/// A training run in progress: the agent, its envs, buffer, streams and counters.
+pub struct Trainer<'a> {
+    cfg: LoopConfig,
+    agent: &'a mut dyn Agent,
+    env: VecEnv,
+    eval_env: Box<dyn Env>,
+    replay: ReplayBuffer,
+    streams: Streams,
+    state: LoopState,
+    run_dir: Option<PathBuf>,
+    metrics: Option<MetricsSink>,
+}
+
+impl<'a> Trainer<'a> {
+    /// Start a new run. Both envs take actions in `[-1, 1]` (see `dime_envs::make_unit`).
+    /// With a `run_dir`, metrics go to `run_dir/metrics.csv` and checkpoints to `run_dir/checkpoints/`.
+    pub fn new(
+        cfg: LoopConfig,
+        agent: &'a mut dyn Agent,
+        train_env: Box<dyn Env>,
+        eval_env: Box<dyn Env>,
+        seed: u64,
+        run_dir: Option<&Path>,
+    ) -> Result<Self, AlgoError> {
+        cfg.validate()?;
+        let (obs_dim, act_dim) = (train_env.spec().obs_dim, train_env.spec().act_dim);
+        let mut streams = Streams::new(seed);
+        let mut env = VecEnv::from_envs(vec![train_env], streams.env.next_u64())?;
+        let mut obs = vec![0.0; obs_dim];
+        env.reset(&mut obs)?;
+        let state = LoopState {
+            env_steps: 0,
+            episodes: 0,
+            wall_time_s: 0.0,
+            train_return_last: f64::NAN,
+            obs,
+            last_update: vec![f64::NAN; agent.metric_names().len()],
+            streams: Vec::new(),
+            env: env.snapshot(),
+        };
+        let replay = ReplayBuffer::new(obs_dim, act_dim, cfg.replay_capacity)?;
+        let metrics = run_dir.map(|d| open_metrics(d, agent)).transpose()?;
+        Ok(Self { cfg, agent, env, eval_env, replay, streams, state, run_dir: run_dir.map(Path::to_path_buf), metrics })
+    }
+
+    /// Continue the run in `run_dir` from its latest checkpoint (the agent's files are loaded too).
+    /// Metrics rows written after that checkpoint are dropped, since they will be written again.
+    pub fn resume(
+        cfg: LoopConfig,
+        agent: &'a mut dyn Agent,
+        train_env: Box<dyn Env>,
+        eval_env: Box<dyn Env>,
+        run_dir: &Path,
+    ) -> Result<Self, AlgoError> {
+        let root = run_dir.join("checkpoints");
+        let name = latest_checkpoint(&root)?
+            .ok_or_else(|| AlgoError::Config(format!("no checkpoint in {}", root.display())))?;
+        let dir = root.join(&name);
+        let mut files = read_checkpoint(&dir)?;
+        let corrupt = |reason: String| AlgoError::CorruptCheckpoint { path: dir.join(LOOP_FILE), reason };
+        let loop_bytes = files.remove(LOOP_FILE).ok_or_else(|| corrupt("missing".into()))?;
+        let state: LoopState = serde_json::from_slice(&loop_bytes).map_err(|e| corrupt(e.to_string()))?;
+        let replay_bytes = files.remove(REPLAY_FILE).ok_or_else(|| corrupt(format!("{REPLAY_FILE} missing")))?;
+        let replay = ReplayBuffer::from_bytes(&replay_bytes)?;
+        let streams =
+            Streams::load(&state.streams).ok_or_else(|| corrupt("stream list has the wrong length".into()))?;
+        agent.load(&files)?;
+        let mut env = VecEnv::from_envs(vec![train_env], 0)?;
+        env.restore(&state.env)?;
+        let metrics_path = run_dir.join("metrics.csv");
+        if metrics_path.exists() {
+            truncate_rows_after(&metrics_path, state.env_steps as f64)?;
+        }
+        let metrics = Some(open_metrics(run_dir, agent)?);
+        Ok(Self { cfg, agent, env, eval_env, replay, streams, state, run_dir: Some(run_dir.to_path_buf()), metrics })
+    }
+
+    /// Environment steps done so far.
+    pub fn env_steps(&self) -> u64 {
+        self.state.env_steps
+    }
+
+    /// Run until the step budget is spent or `stop` is raised; checkpoint either way.
+    pub fn run(&mut self, stop: &AtomicBool, observer: &mut dyn Observer) -> Result<Outcome, AlgoError> {
+        let (obs_dim, act_dim) = (self.state.obs.len(), self.env.spec().act_dim);
+        let mut action = vec![0.0f32; act_dim];
+        let mut out = VecStep::new(1, obs_dim);
+        let names = self.agent.metric_names();
+        let started = Instant::now();
+        let wall_offset = self.state.wall_time_s;
+        while self.state.env_steps < self.cfg.total_steps {
+            if stop.load(Ordering::Relaxed) {
+                self.state.wall_time_s = wall_offset + started.elapsed().as_secs_f64();
+                self.checkpoint()?;
+                return Ok(Outcome::Interrupted { env_steps: self.state.env_steps });
+            }
+            // 1. Act: uniform in [-1, 1] during warm-up, the policy afterwards.
+            if self.state.env_steps < self.cfg.learning_starts {
+                action.iter_mut().for_each(|a| *a = self.streams.policy.random_range(-1.0..=1.0));
+            } else {
+                self.agent.act(&self.state.obs, ActMode::Explore, &mut self.streams.policy, &mut action)?;
+            }
+            // 2. Step; store (s, a, r, s', terminated) with the true final s' when the episode ended.
+            self.env.step(&action, &mut out)?;
+            if !out.diverged[0] {
+                let next_obs = if out.has_final[0] { &out.final_obs } else { &out.obs };
+                self.replay.push(Transition {
+                    obs: &self.state.obs,
+                    action: &action,
+                    reward: out.reward[0],
+                    next_obs,
+                    terminated: out.terminated[0],
+                    truncated: out.truncated[0],
+                })?;
+            }
+            if out.has_final[0] {
+                self.state.episodes += 1;
+                self.state.train_return_last = out.episode_return[0];
+                observer.on_episode(out.episode_return[0]);
+            }
+            self.state.obs.copy_from_slice(&out.obs);
+            self.state.env_steps += 1;
+            // 3. Learn, once more transitions than `learning_starts` are stored.
+            if self.state.env_steps > self.cfg.learning_starts {
+                let values = self.agent.update(&self.replay, &mut self.streams.replay)?;
+                if let Some((name, value)) = names.iter().zip(&values).find(|(_, v)| !v.is_finite()) {
+                    return Err(AlgoError::NonFinite { env_steps: self.state.env_steps, name, value: *value });
+                }
+                observer.on_update(&names, &values);
+                self.state.last_update = values;
+            }
+            observer.on_step(self.state.env_steps);
+            // 4. Evaluate and log; checkpoint on schedule.
+            if self.state.env_steps % self.cfg.eval_every == 0 {
+                self.state.wall_time_s = wall_offset + started.elapsed().as_secs_f64();
+                let report = self.evaluate()?;
+                self.log(&report)?;
+                observer.on_eval(&report);
+            }
+            let every = self.cfg.checkpoint_every;
+            if every > 0 && self.state.env_steps % every == 0 && self.state.env_steps < self.cfg.total_steps {
+                self.state.wall_time_s = wall_offset + started.elapsed().as_secs_f64();
+                self.checkpoint()?;
+            }
+        }
+        self.state.wall_time_s = wall_offset + started.elapsed().as_secs_f64();
+        self.checkpoint()?;
+        Ok(Outcome::Finished)
+    }
+
+    /// Run `eval_episodes` episodes on the evaluation env, each reset with a seed from its own stream.
+    pub fn evaluate(&mut self) -> Result<EvalReport, AlgoError> {
+        let spec = self.eval_env.spec().clone();
+        let mut obs = vec![0.0; spec.obs_dim];
+        let mut obs32 = vec![0.0f32; spec.obs_dim];
+        let mut action = vec![0.0f32; spec.act_dim];
+        let mut action64 = vec![0.0; spec.act_dim];
+        let mut returns = Vec::with_capacity(self.cfg.eval_episodes as usize);
+        for _ in 0..self.cfg.eval_episodes {
+            self.eval_env.reset(Some(self.streams.eval_env.next_u64()), &mut obs)?;
+            let mut total = 0.0;
+            loop {
+                obs32.iter_mut().zip(&obs).for_each(|(d, s)| *d = *s as f32);
+                self.agent.act(&obs32, ActMode::Eval, &mut self.streams.eval_policy, &mut action)?;
+                action64.iter_mut().zip(&action).for_each(|(d, s)| *d = f64::from(*s));
+                let step = self.eval_env.step(&action64, &mut obs)?;
+                total += step.reward;
+                if step.done() {
+                    break;
+                }
+            }
+            returns.push(total);
+        }
+        let n = returns.len() as f64;
+        let mean = returns.iter().sum::<f64>() / n;
+        let var = returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n;
+        Ok(EvalReport { env_steps: self.state.env_steps, return_mean: mean, return_std: var.sqrt() })
+    }
+
+    fn log(&mut self, report: &EvalReport) -> Result<(), AlgoError> {
+        let Some(sink) = self.metrics.as_mut() else { return Ok(()) };
+        let s = &self.state;
+        let mut row = vec![
+            s.env_steps as f64,
+            s.episodes as f64,
+            s.wall_time_s,
+            report.return_mean,
+            report.return_std,
+            s.train_return_last,
+        ];
+        row.extend_from_slice(&s.last_update);
+        sink.write_row(&row)
+    }
+
+    /// Write a checkpoint of the loop, the replay buffer and the agent (no-op without a run folder).
+    fn checkpoint(&mut self) -> Result<(), AlgoError> {
+        let Some(run_dir) = &self.run_dir else { return Ok(()) };
+        self.state.streams = self.streams.save();
+        self.state.env = self.env.snapshot();
+        let mut files: CheckpointFiles = self.agent.save()?;
+        for reserved in [LOOP_FILE, REPLAY_FILE] {
+            if files.contains_key(reserved) {
+                return Err(AlgoError::Config(format!("agent file name `{reserved}` is reserved by the loop")));
+            }
+        }
+        files.insert(LOOP_FILE.into(), serde_json::to_vec(&self.state).expect("loop state serialises"));
+        files.insert(REPLAY_FILE.into(), self.replay.to_bytes());
+        let root = run_dir.join("checkpoints");
+        let name = format!("step_{:010}", self.state.env_steps);
+        write_checkpoint(&root, &name, &files)?;
+        prune_old_checkpoints(&root, &name)
+    }
+}
+
+fn open_metrics(run_dir: &Path, agent: &dyn Agent) -> Result<MetricsSink, AlgoError> {
+    std::fs::create_dir_all(run_dir).map_err(|e| AlgoError::io("creating", run_dir, e))?;
+    let mut columns: Vec<&str> = METRIC_COLUMNS.to_vec();
+    columns.extend(agent.metric_names());
+    MetricsSink::open(&run_dir.join("metrics.csv"), &columns)
+}
+
+/// Keep the newest checkpoint and the one before it; remove older `step_*` folders.
+fn prune_old_checkpoints(root: &Path, newest: &str) -> Result<(), AlgoError> {
+    let mut names: Vec<String> = std::fs::read_dir(root)
+        .map_err(|e| AlgoError::io("listing", root, e))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("step_") && n.as_str() <= newest)
+        .collect();
+    names.sort();
+    let keep = names.len().saturating_sub(2);
+    for old in &names[..keep] {
+        let path = root.join(old);
+        std::fs::remove_dir_all(&path).map_err(|e| AlgoError::io("removing", &path, e))?;
+    }
+    Ok(())
+}
