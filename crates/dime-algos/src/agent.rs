@@ -20,8 +20,9 @@ pub trait Agent {
     /// Choose an action for one observation, writing it (in `[-1, 1]`) into `action`.
     fn act(&mut self, obs: &[f32], mode: ActMode, rng: &mut ChaCha8Rng, action: &mut [f32]) -> Result<(), AlgoError>;
     /// The gradient work of one environment step (it samples its own minibatches).
-    /// Returns the values named by [`Agent::metric_names`].
-    fn update(&mut self, replay: &ReplayBuffer, rng: &mut ChaCha8Rng) -> Result<Vec<f64>, AlgoError>;
+    /// Returns one entry per name of [`Agent::metric_names`]: `Some(value)` for what this call
+    /// computed, `None` for what it did not (e.g. a delayed actor loss).
+    fn update(&mut self, replay: &ReplayBuffer, rng: &mut ChaCha8Rng) -> Result<Vec<Option<f64>>, AlgoError>;
     /// Names of the values [`Agent::update`] returns (losses, α, bound, ...).
     fn metric_names(&self) -> Vec<&'static str>;
     /// Weights, optimiser moments and counters, as named files.

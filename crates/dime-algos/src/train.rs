@@ -76,7 +76,8 @@ pub trait Observer {
     fn on_step(&mut self, _env_steps: u64) {}
     /// When a training episode ends.
     fn on_episode(&mut self, _episode_return: f64) {}
-    /// After each agent update, with the values named by `Agent::metric_names`.
+    /// After each agent update, with the latest value of each metric named by `Agent::metric_names`
+    /// (NaN for one never computed yet).
     fn on_update(&mut self, _names: &[&'static str], _values: &[f64]) {}
     /// After each evaluation.
     fn on_eval(&mut self, _report: &EvalReport) {}
@@ -240,11 +241,21 @@ impl<'a> Trainer<'a> {
             // 3. Learn, once more transitions than `learning_starts` are stored.
             if self.state.env_steps > self.cfg.learning_starts {
                 let values = self.agent.update(&self.replay, &mut self.streams.replay)?;
-                if let Some((name, value)) = names.iter().zip(&values).find(|(_, v)| !v.is_finite()) {
-                    return Err(AlgoError::NonFinite { env_steps: self.state.env_steps, name, value: *value });
+                if values.len() != names.len() {
+                    return Err(AlgoError::Config(format!(
+                        "agent returned {} metrics for {} names",
+                        values.len(),
+                        names.len()
+                    )));
                 }
-                observer.on_update(&names, &values);
-                self.state.last_update = values;
+                for ((name, value), last) in names.iter().zip(&values).zip(&mut self.state.last_update) {
+                    let Some(value) = *value else { continue };
+                    if !value.is_finite() {
+                        return Err(AlgoError::NonFinite { env_steps: self.state.env_steps, name, value });
+                    }
+                    *last = value;
+                }
+                observer.on_update(&names, &self.state.last_update);
             }
             observer.on_step(self.state.env_steps);
             // 4. Evaluate and log; checkpoint on schedule.

@@ -84,17 +84,19 @@ impl Agent for FakeAgent {
         action[0] = (self.weight * f64::from(obs[0]) + noise).tanh() as f32;
         Ok(())
     }
-    fn update(&mut self, replay: &ReplayBuffer, rng: &mut ChaCha8Rng) -> Result<Vec<f64>, AlgoError> {
+    fn update(&mut self, replay: &ReplayBuffer, rng: &mut ChaCha8Rng) -> Result<Vec<Option<f64>>, AlgoError> {
         self.updates += 1;
         let mut batch = Batch::default();
         replay.sample_into(4, rng, &mut batch)?;
         let mean_reward = batch.reward.iter().map(|&r| f64::from(r)).sum::<f64>() / 4.0;
         self.weight += 0.01 * mean_reward + 0.001 * f64::from(batch.next_obs[0]);
         let loss = if self.nan_at_update == Some(self.updates) { f64::NAN } else { mean_reward };
-        Ok(vec![self.weight, loss])
+        // A "delayed" metric, computed on every other update only.
+        let delayed = (self.updates % 2 == 0).then_some(self.weight * 2.0);
+        Ok(vec![Some(self.weight), Some(loss), delayed])
     }
     fn metric_names(&self) -> Vec<&'static str> {
-        vec!["weight", "loss"]
+        vec!["weight", "loss", "delayed"]
     }
     fn save(&self) -> Result<CheckpointFiles, AlgoError> {
         let text = format!("{} {} {} {}", self.weight.to_bits(), self.explore_acts, self.eval_acts, self.updates);
