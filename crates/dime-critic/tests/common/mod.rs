@@ -5,7 +5,19 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use candle_core::{DType, Device, Tensor};
+use dime_critic::{CriticBatch, CriticConfig, ForwardMode, ScalarCritic, TdInputs};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
+
+/// Minibatch size of the fitting tests.
+pub const BATCH: usize = 64;
+
+/// `rows × cols` values uniform on [−1, 1], as a tensor and on the host.
+pub fn uniform(rng: &mut ChaCha8Rng, rows: usize, cols: usize) -> (Tensor, Vec<f32>) {
+    let values = dime_nn::init::uniform(rng, -1.0, 1.0, rows * cols);
+    (Tensor::from_vec(values.clone(), (rows, cols), &Device::Cpu).unwrap(), values)
+}
 
 /// The golden file copied into this crate (see `tests/data/README.md`).
 pub fn golden() -> Value {
@@ -25,4 +37,42 @@ pub fn array(v: &Value) -> Vec<f32> {
 /// Row-major host values as a tensor of `dtype` on the CPU.
 pub fn tensor(values: &[f64], shape: (usize, usize), dtype: DType) -> Tensor {
     Tensor::from_vec(values.to_vec(), shape, &Device::Cpu).unwrap().to_dtype(dtype).unwrap()
+}
+
+/// Reward `r = 1 + s0·a0` with states and actions uniform on [−1, 1] and next states drawn
+/// independently of the current pair: with α = 0, `E[Q*(s', a')] = E[r] + γ·E[Q*]`, so
+/// `E[Q*] = E[r]/(1 − γ)` and `Q*(s, a) = r(s, a) + γ/(1 − γ) = 1 + γ/(1 − γ) + s0·a0`
+/// (γ = 0.5: `2 + s0·a0`; γ = 0: `1 + s0·a0`). Returns the mean squared error at 256 fresh
+/// pairs, eval mode, over members, and prints it with the mean error.
+pub fn fit_known_q(config: CriticConfig, updates: usize, gamma: f32) -> f64 {
+    let offset = 1.0 + gamma / (1.0 - gamma);
+    let mut rng = ChaCha8Rng::seed_from_u64(22);
+    let mut critic = ScalarCritic::new(&config, 2, 1, &mut rng, DType::F32, &Device::Cpu).unwrap();
+    let continues = [if gamma == 0.0 { 0.0f32 } else { 1.0 }; BATCH];
+    let log_prob = [0.0f32; BATCH];
+    for _ in 0..updates {
+        let (obs, s) = uniform(&mut rng, BATCH, 2);
+        let (actions, a) = uniform(&mut rng, BATCH, 1);
+        let (next_obs, _) = uniform(&mut rng, BATCH, 2);
+        let (next_actions, _) = uniform(&mut rng, BATCH, 1);
+        let rewards: Vec<f32> = (0..BATCH).map(|b| 1.0 + s[2 * b] * a[b]).collect();
+        let td = TdInputs { rewards: &rewards, continues: &continues, next_log_prob: &log_prob, alpha: 0.0, gamma };
+        critic
+            .update(&CriticBatch { obs: &obs, actions: &actions, next_obs: &next_obs, next_actions: &next_actions, td })
+            .unwrap();
+    }
+    let (obs, s) = uniform(&mut rng, 256, 2);
+    let (actions, a) = uniform(&mut rng, 256, 1);
+    let q = critic.q_values(&obs, &actions, ForwardMode::Eval).unwrap();
+    let mut squared_error = 0.0;
+    let mut bias = 0.0;
+    for qi in &q {
+        for (b, v) in qi.to_vec1::<f32>().unwrap().iter().enumerate() {
+            squared_error += ((v - (offset + s[2 * b] * a[b])) as f64).powi(2);
+            bias += (v - (offset + s[2 * b] * a[b])) as f64;
+        }
+    }
+    let count = 256.0 * q.len() as f64;
+    eprintln!("γ = {gamma}: MSE {:.5}, mean error {:.4}", squared_error / count, bias / count);
+    squared_error / count
 }
