@@ -1,9 +1,8 @@
 //! Inputs of one critic update and the measured cost of performing it.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use candle_core::Tensor;
-use dime_nn::{host_gradients, Adam, ParamStore};
 
 use crate::error::check_shape;
 use crate::{CriticError, TdInputs};
@@ -81,17 +80,6 @@ pub(crate) fn joint_input(batch: &CriticBatch, obs_dim: usize, action_dim: usize
     let current = critic_input(batch.obs, batch.actions)?;
     let next = critic_input(batch.next_obs, batch.next_actions)?;
     Ok(Tensor::cat(&[&current, &next], 0)?)
-}
-
-/// Backward pass and one Adam step on `store`; returns (backward, optimiser) wall times.
-pub(crate) fn descend(store: &ParamStore, adam: &mut Adam, loss: &Tensor) -> Result<(Duration, Duration), CriticError> {
-    let start = Instant::now();
-    let grads = loss.backward()?;
-    let backward = start.elapsed();
-    let start = Instant::now();
-    let host = host_gradients(store, &grads)?;
-    adam.step(store, &host)?;
-    Ok((backward, start.elapsed()))
 }
 
 /// Split each `[2B, …]` member output into its current and next halves.

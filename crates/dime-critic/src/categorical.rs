@@ -4,14 +4,15 @@
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
-use dime_nn::{Adam, BatchRenorm, ParamStore};
+use dime_nn::{BatchRenorm, ParamStore};
 use rand_chacha::ChaCha8Rng;
 
-use crate::batch::{check_pair, critic_input, descend, joint_input, split_halves};
+use crate::batch::{check_pair, critic_input, joint_input, split_halves};
+use crate::fused_adam::descend;
 use crate::mlp::{Mlp, MlpBuild};
 use crate::{
     categorical_td_loss, critic_target, Bootstrap, CriticBatch, CriticConfig, CriticError, CriticHead, CriticUpdate,
-    ForwardMode, Support, UpdateTimings,
+    ForwardMode, FusedAdam, Support, UpdateTimings,
 };
 
 /// Per-member outputs of the joint pass, split into the current half `(s, a)` and the next half
@@ -34,7 +35,7 @@ pub struct CategoricalCritic {
     action_dim: usize,
     store: ParamStore,
     members: Vec<Mlp>,
-    adam: Adam,
+    adam: FusedAdam,
 }
 
 impl CategoricalCritic {
@@ -66,7 +67,7 @@ impl CategoricalCritic {
         let support_column = Tensor::from_vec(support.values().to_vec(), (atoms, 1), &Device::Cpu)?
             .to_dtype(dtype)?
             .to_device(device)?;
-        let adam = Adam::new(&store, config.adam);
+        let adam = FusedAdam::new(&store, config.adam);
         Ok(Self { support, support_column, entropy_coef, obs_dim, action_dim, store, members, adam })
     }
 
@@ -81,7 +82,7 @@ impl CategoricalCritic {
     }
 
     /// The optimiser state (checkpoints).
-    pub fn optimiser(&self) -> &Adam {
+    pub fn optimiser(&self) -> &FusedAdam {
         &self.adam
     }
 

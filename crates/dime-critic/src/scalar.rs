@@ -4,14 +4,15 @@
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
-use dime_nn::{polyak_update, Adam, BatchRenorm, ParamStore};
+use dime_nn::{polyak_update, BatchRenorm, ParamStore};
 use rand_chacha::ChaCha8Rng;
 
-use crate::batch::{check_batch, check_pair, critic_input, descend, joint_input, split_halves};
+use crate::batch::{check_batch, check_pair, critic_input, joint_input, split_halves};
+use crate::fused_adam::descend;
 use crate::mlp::{Mlp, MlpBuild};
 use crate::{
     soft_q_target, squared_td_loss, Bootstrap, CriticBatch, CriticConfig, CriticError, CriticHead, CriticUpdate,
-    ForwardMode, JointOutput, Normalisation, UpdateTimings,
+    ForwardMode, FusedAdam, JointOutput, Normalisation, UpdateTimings,
 };
 
 /// Polyak target networks: their own store, members reading from it, and τ.
@@ -30,7 +31,7 @@ pub struct ScalarCritic {
     store: ParamStore,
     members: Vec<Mlp>,
     target: Option<TargetNetworks>,
-    adam: Adam,
+    adam: FusedAdam,
 }
 
 impl ScalarCritic {
@@ -72,7 +73,7 @@ impl ScalarCritic {
                 Some(TargetNetworks { store: target_store, members: target_members, tau })
             }
         };
-        let adam = Adam::new(&store, config.adam);
+        let adam = FusedAdam::new(&store, config.adam);
         Ok(Self { obs_dim, action_dim, store, members, target, adam })
     }
 

@@ -1,14 +1,14 @@
 //! State-value network `V(s)` for on-policy methods (PPO-style advantage estimation).
 
 use candle_core::{DType, Device, Tensor};
-use dime_nn::{Adam, AdamConfig, ParamStore};
+use dime_nn::{AdamConfig, ParamStore};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::batch::descend;
 use crate::error::check_shape;
+use crate::fused_adam::descend;
 use crate::mlp::{Mlp, MlpBuild};
-use crate::{value_loss, CriticError, Normalisation};
+use crate::{value_loss, CriticError, FusedAdam, Normalisation};
 
 /// Shape and optimiser of a value network.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,7 +33,7 @@ pub struct ValueNetwork {
     obs_dim: usize,
     store: ParamStore,
     net: Mlp,
-    adam: Adam,
+    adam: FusedAdam,
 }
 
 impl ValueNetwork {
@@ -51,7 +51,7 @@ impl ValueNetwork {
         let mut store = ParamStore::new();
         let build = MlpBuild { store: &mut store, rng, dtype, device };
         let net = Mlp::new(build, "v", obs_dim, &config.hidden_widths, 1, Normalisation::None)?;
-        let adam = Adam::new(&store, config.adam);
+        let adam = FusedAdam::new(&store, config.adam);
         Ok(Self { obs_dim, store, net, adam })
     }
 

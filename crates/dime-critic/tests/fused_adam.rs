@@ -1,0 +1,54 @@
+//! The in-place Adam against `dime_nn::Adam`: the same f32 arithmetic, so bitwise-equal
+//! parameters after several steps, in f32 and f64, including a variable without gradient.
+
+use candle_core::{DType, Device, Tensor};
+use dime_critic::FusedAdam;
+use dime_nn::{host_gradients, Adam, AdamConfig, ParamStore};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+fn store(dtype: DType) -> ParamStore {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let mut store = ParamStore::new();
+    store.insert_host("a", dime_nn::init::standard_normal(&mut rng, 12), &[3, 4], dtype, &Device::Cpu).unwrap();
+    store.insert_host("b", dime_nn::init::standard_normal(&mut rng, 5), &[5], dtype, &Device::Cpu).unwrap();
+    store.insert_host("unused", vec![0.5, -0.5], &[2], dtype, &Device::Cpu).unwrap();
+    store
+}
+
+/// A loss touching "a" (through a transposed view, so its gradient comes out of a matmul) and
+/// "b", but not "unused".
+fn loss(store: &ParamStore, step: usize) -> Tensor {
+    let a = store.get("a").unwrap().as_tensor();
+    let b = store.get("b").unwrap().as_tensor();
+    let x = Tensor::ones((2, 3), a.dtype(), &Device::Cpu).unwrap();
+    let y = x.matmul(a).unwrap().sqr().unwrap().sum_all().unwrap();
+    (y + (b * (step as f64 + 1.0)).unwrap().sin().unwrap().sum_all().unwrap()).unwrap()
+}
+
+#[test]
+fn fused_adam_equals_dime_nn_adam_bitwise() {
+    for dtype in [DType::F32, DType::F64] {
+        let config = AdamConfig::new(3e-2, 0.5);
+        let (ours, reference) = (store(dtype), store(dtype));
+        let mut fused = FusedAdam::new(&ours, config);
+        let mut host = Adam::new(&reference, config);
+        for step in 0..5 {
+            fused.step(&ours, &loss(&ours, step).backward().unwrap()).unwrap();
+            let grads = loss(&reference, step).backward().unwrap();
+            host.step(&reference, &host_gradients(&reference, &grads).unwrap()).unwrap();
+        }
+        assert_eq!(fused.steps(), 5);
+        assert_eq!(ours.to_host().unwrap(), reference.to_host().unwrap(), "{dtype:?}");
+        assert_ne!(ours.to_host().unwrap(), store(dtype).to_host().unwrap(), "the parameters moved");
+    }
+}
+
+#[test]
+fn fused_adam_rejects_a_different_store() {
+    let mut fused = FusedAdam::new(&store(DType::F32), AdamConfig::new(1e-3, 0.9));
+    let mut other = ParamStore::new();
+    other.insert_host("z", vec![1.0], &[1], DType::F32, &Device::Cpu).unwrap();
+    let grads = other.get("z").unwrap().as_tensor().sum_all().unwrap().backward().unwrap();
+    assert!(fused.step(&other, &grads).is_err());
+}
