@@ -2,13 +2,18 @@
 
 use candle_core::{CpuStorage, Layout, Shape};
 
-/// Apply `f32_fn`/`f64_fn` to every element of a contiguous f32/f64 CPU tensor.
-pub(crate) fn map_storage(
+/// Apply `f32_fn`/`f64_fn` to every element of a contiguous f32/f64 CPU tensor. Generic (not
+/// function pointers) so that the element function is inlined and the loop can vectorise.
+pub(crate) fn map_storage<F32, F64>(
     storage: &CpuStorage,
     layout: &Layout,
-    f32_fn: fn(f32) -> f32,
-    f64_fn: fn(f64) -> f64,
-) -> candle_core::Result<(CpuStorage, Shape)> {
+    f32_fn: F32,
+    f64_fn: F64,
+) -> candle_core::Result<(CpuStorage, Shape)>
+where
+    F32: Fn(f32) -> f32,
+    F64: Fn(f64) -> f64,
+{
     let Some((start, end)) = layout.contiguous_offsets() else {
         candle_core::bail!("fused element-wise op: input must be contiguous");
     };
