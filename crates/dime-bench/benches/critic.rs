@@ -1,0 +1,192 @@
+//! Critic update throughput (issue 4), next to candle's plain matmul doing the same FLOPs in the
+//! same run, with 1 and 2 threads.
+//!
+//! - `critic_update/<preset>/<threads>t`: one DIME critic update (`CategoricalCritic::update`:
+//!   joint train-mode forward over 2×256 rows, C51 target, loss, backward, host Adam) for the
+//!   `paper` (2 members × 2×2048) and `cpu` (2 members × 2×256) presets, o = 17, d = 6.
+//! - `matmul_same_flops/<preset>/<threads>t`: exactly the dense products of that update and
+//!   nothing else: per member and layer the forward `X·W` ([2B, k]·[k, n]), and the backward
+//!   `Xᵀ·G` ([k, 2B]·[2B, n]) and `G·Wᵀ` ([2B, n]·[n, k]) on contiguous operands.
+//!
+//! Throughput is reported in elements/s where one element is one FLOP (2 per multiply-add), so
+//! criterion's `Gelem/s` reads as GFLOP/s and the two groups compare directly.
+//! Before the criterion groups, each configuration prints its forward / backward / optimiser
+//! split (mean of a few updates, from `CriticUpdate::timings`) and the same-run rate ratio.
+//!
+//! Threads: candle reads `RAYON_NUM_THREADS` at every matmul (gemm with `Parallelism::Rayon(n)`
+//! when n > 1), so setting it between groups switches the thread count inside one process.
+
+use std::time::{Duration, Instant};
+
+use candle_core::{DType, Device, Tensor};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use dime_critic::{CategoricalCritic, CriticBatch, CriticConfig, TdInputs, UpdateTimings};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+const OBS_DIM: usize = 17;
+const ACTION_DIM: usize = 6;
+const BATCH: usize = 256;
+
+fn set_threads(n: usize) {
+    // Benchmarks run on criterion's main thread; nothing else reads the environment concurrently.
+    std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+}
+
+fn random(rng: &mut ChaCha8Rng, rows: usize, cols: usize) -> Tensor {
+    Tensor::from_vec(dime_nn::init::standard_normal(rng, rows * cols), (rows, cols), &Device::Cpu).unwrap()
+}
+
+/// A fixed batch of B transitions (next actions as if sampled from the actor).
+struct Data {
+    obs: Tensor,
+    actions: Tensor,
+    next_obs: Tensor,
+    next_actions: Tensor,
+    rewards: Vec<f32>,
+    continues: Vec<f32>,
+    bound: Vec<f32>,
+}
+
+impl Data {
+    fn new() -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        Self {
+            obs: random(&mut rng, BATCH, OBS_DIM),
+            actions: random(&mut rng, BATCH, ACTION_DIM).tanh().unwrap(),
+            next_obs: random(&mut rng, BATCH, OBS_DIM),
+            next_actions: random(&mut rng, BATCH, ACTION_DIM).tanh().unwrap(),
+            rewards: dime_nn::init::uniform(&mut rng, 0.0, 1.0, BATCH),
+            continues: vec![1.0; BATCH],
+            bound: dime_nn::init::uniform(&mut rng, -5.0, 5.0, BATCH),
+        }
+    }
+
+    fn batch(&self) -> CriticBatch<'_> {
+        CriticBatch {
+            obs: &self.obs,
+            actions: &self.actions,
+            next_obs: &self.next_obs,
+            next_actions: &self.next_actions,
+            td: TdInputs {
+                rewards: &self.rewards,
+                continues: &self.continues,
+                next_log_prob: &self.bound,
+                alpha: 0.1,
+                gamma: 0.99,
+            },
+        }
+    }
+}
+
+/// `(k, n)` of every dense layer of one member.
+fn layer_shapes(config: &CriticConfig) -> Vec<(usize, usize)> {
+    let atoms = match config.head {
+        dime_critic::CriticHead::Categorical { atoms, .. } => atoms,
+        dime_critic::CriticHead::Scalar => 1,
+    };
+    let mut widths = vec![OBS_DIM + ACTION_DIM];
+    widths.extend(&config.hidden_widths);
+    widths.push(atoms);
+    widths.windows(2).map(|w| (w[0], w[1])).collect()
+}
+
+/// FLOPs of the dense products of one update: forward + two backward products per layer.
+fn update_flops(config: &CriticConfig) -> u64 {
+    let rows = 2 * BATCH as u64;
+    let per_member: u64 = layer_shapes(config).iter().map(|&(k, n)| 3 * 2 * rows * (k * n) as u64).sum();
+    per_member * config.members as u64
+}
+
+/// Operand pairs of the same products, contiguous, for the matmul baseline.
+fn matmul_operands(config: &CriticConfig) -> Vec<(Tensor, Tensor)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let rows = 2 * BATCH;
+    let mut pairs = Vec::new();
+    for _ in 0..config.members {
+        for (k, n) in layer_shapes(config) {
+            pairs.push((random(&mut rng, rows, k), random(&mut rng, k, n)));
+            pairs.push((random(&mut rng, k, rows), random(&mut rng, rows, n)));
+            pairs.push((random(&mut rng, rows, n), random(&mut rng, n, k)));
+        }
+    }
+    pairs
+}
+
+fn run_matmuls(pairs: &[(Tensor, Tensor)]) {
+    for (a, b) in pairs {
+        std::hint::black_box(a.matmul(b).unwrap());
+    }
+}
+
+fn critic(config: &CriticConfig) -> CategoricalCritic {
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    CategoricalCritic::new(config, OBS_DIM, ACTION_DIM, &mut rng, DType::F32, &Device::Cpu).unwrap()
+}
+
+fn mean_timings(critic: &mut CategoricalCritic, data: &Data, reps: usize) -> (UpdateTimings, Duration) {
+    critic.update(&data.batch()).unwrap();
+    let mut sum = UpdateTimings::default();
+    let start = Instant::now();
+    for _ in 0..reps {
+        let t = critic.update(&data.batch()).unwrap().timings;
+        sum.forward += t.forward;
+        sum.backward += t.backward;
+        sum.optimiser += t.optimiser;
+    }
+    let total = start.elapsed() / reps as u32;
+    let n = reps as u32;
+    (UpdateTimings { forward: sum.forward / n, backward: sum.backward / n, optimiser: sum.optimiser / n }, total)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn critic_update(c: &mut Criterion) {
+    let data = Data::new();
+    let presets = [("paper", CriticConfig::paper(), 3usize), ("cpu", CriticConfig::cpu(), 30)];
+    for (name, config, reps) in &presets {
+        let flops = update_flops(config);
+        let pairs = matmul_operands(config);
+        let mut net = critic(config);
+        for threads in [1usize, 2] {
+            set_threads(threads);
+            // Breakdown and same-run ratio, printed once per configuration.
+            let (t, total) = mean_timings(&mut net, &data, *reps);
+            run_matmuls(&pairs);
+            let start = Instant::now();
+            for _ in 0..*reps {
+                run_matmuls(&pairs);
+            }
+            let matmul = start.elapsed() / *reps as u32;
+            let gflops = |d: Duration| flops as f64 / d.as_secs_f64() / 1e9;
+            eprintln!(
+                "critic {name} {threads}t: update {:.2} ms ({:.1} GFLOP/s) = forward {:.2} + backward {:.2} + optimiser {:.2} ms; \
+                 same-FLOP matmul {:.2} ms ({:.1} GFLOP/s); update/matmul rate {:.0}%",
+                ms(total),
+                gflops(total),
+                ms(t.forward),
+                ms(t.backward),
+                ms(t.optimiser),
+                ms(matmul),
+                gflops(matmul),
+                100.0 * matmul.as_secs_f64() / total.as_secs_f64(),
+            );
+
+            let mut group = c.benchmark_group("critic_update");
+            group.throughput(Throughput::Elements(flops));
+            group.sample_size(10);
+            group.bench_function(format!("{name}/{threads}t"), |b| b.iter(|| net.update(&data.batch()).unwrap()));
+            group.finish();
+            let mut group = c.benchmark_group("matmul_same_flops");
+            group.throughput(Throughput::Elements(flops));
+            group.sample_size(10);
+            group.bench_function(format!("{name}/{threads}t"), |b| b.iter(|| run_matmuls(&pairs)));
+            group.finish();
+        }
+    }
+}
+
+criterion_group!(benches, critic_update);
+criterion_main!(benches);
