@@ -33,7 +33,7 @@ mod policy;
 mod schedule;
 mod score_net;
 
-pub use acting::ActingPolicy;
+pub use acting::{single_noise, ActingPolicy};
 pub use chain::Chain;
 pub use config::{FirstLayerForm, OutputInit, SamplerConfig, ScoreNetConfig, StepSchedule};
 pub use error::SamplerError;

@@ -224,3 +224,44 @@ impl ScoreNet {
         Ok(out.clamp(-self.output_clip, self.output_clip)?)
     }
 }
+
+/// Host copies of the main MLP for single-sample acting (hoisted form).
+#[derive(Debug, Clone)]
+pub(crate) struct HostMlp {
+    /// `W_x`, row-major `[d, H]`.
+    pub weight_action: Vec<f32>,
+    /// `W_s`, row-major `[o, H]`.
+    pub weight_obs: Vec<f32>,
+    /// `W_t·τ(k) + b_1`, row-major `[K, H]`.
+    pub bias_rows: Vec<f32>,
+    /// Hidden layers `(W [H, H], b [H])`.
+    pub hidden: Vec<(Vec<f32>, Vec<f32>)>,
+    /// Output layer `(W [H, d], b [d])`.
+    pub output: (Vec<f32>, Vec<f32>),
+    /// Hidden activation.
+    pub activation: Activation,
+    /// Output clip.
+    pub output_clip: f32,
+}
+
+fn host_f32(t: &Tensor) -> Result<Vec<f32>, SamplerError> {
+    Ok(t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?)
+}
+
+impl ScoreNet {
+    /// Host copies of the weights, with the time path folded into `bias_rows` (`[K, H]`).
+    pub(crate) fn host_mlp(&self, bias_rows: &Tensor) -> Result<HostMlp, SamplerError> {
+        let layer = |l: &Linear| -> Result<(Vec<f32>, Vec<f32>), SamplerError> {
+            Ok((host_f32(l.weight())?, host_f32(l.bias())?))
+        };
+        Ok(HostMlp {
+            weight_action: host_f32(self.first_action.as_tensor())?,
+            weight_obs: host_f32(self.first_obs.as_tensor())?,
+            bias_rows: host_f32(bias_rows)?,
+            hidden: self.hidden.iter().map(layer).collect::<Result<_, _>>()?,
+            output: layer(&self.output)?,
+            activation: self.activation,
+            output_clip: self.output_clip as f32,
+        })
+    }
+}

@@ -150,3 +150,25 @@ fn config_round_trips_through_serde_and_rejects_unknown_fields() {
     assert_eq!(paper.score_net.hidden_width, 256);
     assert_eq!(paper.score_net.fourier_frequencies, 256);
 }
+
+/// The single-observation host path computes the batched chain's mathematics (hoisted form)
+/// in another summation order: same actions to float32 rounding, for both first-layer forms.
+#[test]
+fn host_acting_path_matches_batched_chain() {
+    for form in [FirstLayerForm::Hoisted, FirstLayerForm::Plain] {
+        let policy = random_policy(small_config(8, 32, form), DIMS, 41, DType::F32);
+        let acting = policy.acting_policy().unwrap();
+        let obs = observations(1, DIMS.0, 42, DType::F32);
+        let mut rng = ChaCha8Rng::seed_from_u64(43);
+        let x0: Vec<f32> = dime_nn::init::standard_normal(&mut rng, DIMS.1).iter().map(|e| 2.5 * e).collect();
+        let eps = dime_nn::init::standard_normal(&mut rng, 8 * DIMS.1);
+        let obs_host = obs.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let one = acting.act_one_with_noise(&obs_host, &x0, &eps).unwrap();
+        let noise = dime_diffusion::single_noise(&x0, &eps, 8).unwrap();
+        let batched = host(&policy.sample_detached(&obs, &noise).unwrap().action);
+        let one: Vec<f64> = one.iter().map(|&v| v as f64).collect();
+        assert!(max_abs_diff(&one, &batched) < 1e-5, "{form:?}: {one:?} vs {batched:?}");
+        let again = acting.act_one(&obs_host, &mut ChaCha8Rng::seed_from_u64(44)).unwrap();
+        assert_eq!(again, acting.act_one(&obs_host, &mut ChaCha8Rng::seed_from_u64(44)).unwrap());
+    }
+}

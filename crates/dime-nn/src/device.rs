@@ -36,3 +36,8 @@ impl DeviceChoice {
         }
     }
 }
+
+/// Number of threads candle's CPU kernels use (`RAYON_NUM_THREADS` if set, else all cores).
+pub fn cpu_threads() -> usize {
+    candle_core::utils::get_num_threads()
+}

@@ -18,7 +18,7 @@ fn softplus_f64(x: f64) -> f64 {
     x.max(0.0) + (-x.abs()).exp().ln_1p()
 }
 
-fn softplus_f32(x: f32) -> f32 {
+pub(crate) fn softplus_f32(x: f32) -> f32 {
     x.max(0.0) + (-x.abs()).exp().ln_1p()
 }
 
