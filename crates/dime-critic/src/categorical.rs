@@ -86,9 +86,19 @@ impl CategoricalCritic {
         &self.adam
     }
 
+    /// The optimiser state, for restoring it from a checkpoint ([`FusedAdam::restore`]).
+    pub fn optimiser_mut(&mut self) -> &mut FusedAdam {
+        &mut self.adam
+    }
+
     /// Member `i`'s BatchRenorm layers, input first (tests, checkpoints).
     pub fn batch_renorms(&self, member: usize) -> Vec<&BatchRenorm> {
         self.members.get(member).map(Mlp::norms).unwrap_or_default()
+    }
+
+    /// Member `i`'s BatchRenorm layers for restoring their state (`BatchRenorm::set_state`).
+    pub fn batch_renorms_mut(&mut self, member: usize) -> Vec<&mut BatchRenorm> {
+        self.members.get_mut(member).map(Mlp::norms_mut).unwrap_or_default()
     }
 
     /// Number of members.

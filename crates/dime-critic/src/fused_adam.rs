@@ -50,6 +50,17 @@ impl FusedAdam {
         (&self.first_moment, &self.second_moment)
     }
 
+    /// Replace the moments and the step counter (checkpoint restore); sizes must match the store.
+    pub fn restore(&mut self, first: Vec<Vec<f32>>, second: Vec<Vec<f32>>, steps: u64) -> Result<(), CriticError> {
+        let sizes = |m: &[Vec<f32>]| m.iter().map(Vec::len).collect::<Vec<_>>();
+        let expected = sizes(&self.first_moment);
+        if sizes(&first) != expected || sizes(&second) != expected {
+            return Err(CriticError::Shape { what: "Adam moments", expected, got: sizes(&first) });
+        }
+        (self.first_moment, self.second_moment, self.steps) = (first, second, steps);
+        Ok(())
+    }
+
     /// One step with the gradients of `grads` (a variable without a gradient gets zeros).
     pub fn step(&mut self, store: &ParamStore, grads: &GradStore) -> Result<(), CriticError> {
         if store.names() != self.names {

@@ -123,6 +123,11 @@ impl Mlp {
         Ok(self.output.forward_detached(&h)?)
     }
 
+    /// Mutable BatchRenorm layers in order (restoring running statistics from a checkpoint).
+    pub fn norms_mut(&mut self) -> Vec<&mut BatchRenorm> {
+        self.input_norm.iter_mut().chain(self.hidden.iter_mut().filter_map(|(_, n)| n.as_mut())).collect()
+    }
+
     /// The BatchRenorm layers in order (input first); empty without normalisation.
     pub fn norms(&self) -> Vec<&BatchRenorm> {
         self.input_norm.iter().chain(self.hidden.iter().filter_map(|(_, n)| n.as_ref())).collect()

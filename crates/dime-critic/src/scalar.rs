@@ -82,6 +82,16 @@ impl ScalarCritic {
         &self.store
     }
 
+    /// The optimiser state (checkpoints).
+    pub fn optimiser(&self) -> &FusedAdam {
+        &self.adam
+    }
+
+    /// The optimiser state, for restoring it from a checkpoint ([`FusedAdam::restore`]).
+    pub fn optimiser_mut(&mut self) -> &mut FusedAdam {
+        &mut self.adam
+    }
+
     /// The target parameters, if this critic has Polyak targets.
     pub fn target_params(&self) -> Option<&ParamStore> {
         self.target.as_ref().map(|t| &t.store)
@@ -90,6 +100,11 @@ impl ScalarCritic {
     /// Member `i`'s BatchRenorm layers, input first.
     pub fn batch_renorms(&self, member: usize) -> Vec<&BatchRenorm> {
         self.members.get(member).map(Mlp::norms).unwrap_or_default()
+    }
+
+    /// Member `i`'s BatchRenorm layers for restoring their state (`BatchRenorm::set_state`).
+    pub fn batch_renorms_mut(&mut self, member: usize) -> Vec<&mut BatchRenorm> {
+        self.members.get_mut(member).map(Mlp::norms_mut).unwrap_or_default()
     }
 
     /// `Q_i(s, a)`, one `[B]` tensor per member, with gradient.

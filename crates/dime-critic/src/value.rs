@@ -60,6 +60,16 @@ impl ValueNetwork {
         &self.store
     }
 
+    /// The optimiser state (checkpoints).
+    pub fn optimiser(&self) -> &FusedAdam {
+        &self.adam
+    }
+
+    /// The optimiser state, for restoring it from a checkpoint ([`FusedAdam::restore`]).
+    pub fn optimiser_mut(&mut self) -> &mut FusedAdam {
+        &mut self.adam
+    }
+
     /// `V(s)` for `obs: [B, obs_dim]`, as `[B]`, with gradient.
     pub fn forward(&self, obs: &Tensor) -> Result<Tensor, CriticError> {
         let rows = obs.dims().first().copied().unwrap_or(0);

@@ -52,3 +52,26 @@ fn fused_adam_rejects_a_different_store() {
     let grads = other.get("z").unwrap().as_tensor().sum_all().unwrap().backward().unwrap();
     assert!(fused.step(&other, &grads).is_err());
 }
+
+#[test]
+fn restored_state_continues_exactly() {
+    // Two runs: 5 uninterrupted steps, and 3 steps, a restore into a fresh optimiser, 2 more.
+    let config = AdamConfig::new(1e-2, 0.5);
+    let (straight, resumed) = (store(DType::F32), store(DType::F32));
+    let mut a = FusedAdam::new(&straight, config);
+    for step in 0..5 {
+        a.step(&straight, &loss(&straight, step).backward().unwrap()).unwrap();
+    }
+    let mut b = FusedAdam::new(&resumed, config);
+    for step in 0..3 {
+        b.step(&resumed, &loss(&resumed, step).backward().unwrap()).unwrap();
+    }
+    let (first, second) = b.moments();
+    let mut c = FusedAdam::new(&resumed, config);
+    c.restore(first.to_vec(), second.to_vec(), b.steps()).unwrap();
+    for step in 3..5 {
+        c.step(&resumed, &loss(&resumed, step).backward().unwrap()).unwrap();
+    }
+    assert_eq!(straight.to_host().unwrap(), resumed.to_host().unwrap());
+    assert!(c.restore(vec![vec![0.0]], vec![vec![0.0]], 1).is_err());
+}
