@@ -18,9 +18,27 @@ where
         candle_core::bail!("fused element-wise op: input must be contiguous");
     };
     let out = match storage {
-        CpuStorage::F32(values) => CpuStorage::F32(values[start..end].iter().map(|&v| f32_fn(v)).collect()),
+        CpuStorage::F32(values) => CpuStorage::F32(map_f32(&values[start..end], f32_fn)),
         CpuStorage::F64(values) => CpuStorage::F64(values[start..end].iter().map(|&v| f64_fn(v)).collect()),
         _ => candle_core::bail!("fused element-wise op: only f32 and f64 are supported"),
     };
     Ok((out, layout.shape().clone()))
+}
+
+/// `values.map(f)`, compiled a second time for AVX2+FMA and chosen at run time on x86-64.
+fn map_f32<F: Fn(f32) -> f32>(values: &[f32], f: F) -> Vec<f32> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            return unsafe { map_f32_avx2(values, f) };
+        }
+    }
+    values.iter().map(|&v| f(v)).collect()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn map_f32_avx2<F: Fn(f32) -> f32>(values: &[f32], f: F) -> Vec<f32> {
+    values.iter().map(|&v| f(v)).collect()
 }

@@ -34,7 +34,12 @@ fn vec_mat_add_generic(x: &[f32], w: &[f32], out: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn vec_mat_add_avx2(x: &[f32], w: &[f32], out: &mut [f32]) {
-    vec_mat_add_generic(x, w, out)
+    let m = out.len();
+    for (xi, row) in x.iter().zip(w.chunks_exact(m)) {
+        for (o, wij) in out.iter_mut().zip(row) {
+            *o = xi.mul_add(*wij, *o);
+        }
+    }
 }
 
 impl Activation {
