@@ -13,8 +13,19 @@
 //! Before the criterion groups, each configuration prints its forward / backward / optimiser
 //! split (mean of a few updates, from `CriticUpdate::timings`) and the same-run rate ratio.
 //!
-//! Threads: candle reads `RAYON_NUM_THREADS` at every matmul (gemm with `Parallelism::Rayon(n)`
-//! when n > 1), so setting it between groups switches the thread count inside one process.
+//! Threads (candle 0.11.1, read from its source): the matmul thread count is `RAYON_NUM_THREADS`,
+//! read at every matmul (gemm with `Parallelism::Rayon(n)` when n > 1); the element-wise ops run
+//! on a separate spin pool sized once, at its first use, from `CANDLE_NUM_THREADS` (falling back
+//! to `RAYON_NUM_THREADS`, then the core count). So a clean n-thread figure needs its own process:
+//!
+//! ```text
+//! RAYON_NUM_THREADS=1 cargo bench -p dime-bench --bench critic
+//! RAYON_NUM_THREADS=2 cargo bench -p dime-bench --bench critic
+//! RAYON_NUM_THREADS=2 CANDLE_NUM_THREADS=1 cargo bench -p dime-bench --bench critic   # 2-thread gemm only
+//! ```
+//!
+//! Without `RAYON_NUM_THREADS` the bench runs 1 then 2 matmul threads in one process, and the
+//! element-wise pool keeps the size it got in the first (1-thread) phase.
 
 use std::time::{Duration, Instant};
 
@@ -27,6 +38,21 @@ use rand_chacha::ChaCha8Rng;
 const OBS_DIM: usize = 17;
 const ACTION_DIM: usize = 6;
 const BATCH: usize = 256;
+
+/// Matmul thread counts to run: the one in `RAYON_NUM_THREADS`, or 1 then 2.
+fn thread_counts() -> Vec<usize> {
+    match std::env::var("RAYON_NUM_THREADS").ok().and_then(|s| s.parse().ok()) {
+        Some(n) => vec![n],
+        None => vec![1, 2],
+    }
+}
+
+/// What sized candle's element-wise pool, for the printed summary.
+fn elementwise_threads() -> String {
+    std::env::var("CANDLE_NUM_THREADS")
+        .or_else(|_| std::env::var("RAYON_NUM_THREADS"))
+        .unwrap_or_else(|_| "1 (first use)".into())
+}
 
 fn set_threads(n: usize) {
     // Benchmarks run on criterion's main thread; nothing else reads the environment concurrently.
@@ -150,7 +176,7 @@ fn critic_update(c: &mut Criterion) {
         let flops = update_flops(config);
         let pairs = matmul_operands(config);
         let mut net = critic(config);
-        for threads in [1usize, 2] {
+        for &threads in &thread_counts() {
             set_threads(threads);
             // Breakdown and same-run ratio, printed once per configuration.
             let (t, total) = mean_timings(&mut net, &data, *reps);
@@ -162,8 +188,9 @@ fn critic_update(c: &mut Criterion) {
             let matmul = start.elapsed() / *reps as u32;
             let gflops = |d: Duration| flops as f64 / d.as_secs_f64() / 1e9;
             eprintln!(
-                "critic {name} {threads}t: update {:.2} ms ({:.1} GFLOP/s) = forward {:.2} + backward {:.2} + optimiser {:.2} ms; \
+                "critic {name} {threads}t (element-wise pool {}): update {:.2} ms ({:.1} GFLOP/s) = forward {:.2} + backward {:.2} + optimiser {:.2} ms; \
                  same-FLOP matmul {:.2} ms ({:.1} GFLOP/s); update/matmul rate {:.0}%",
+                elementwise_threads(),
                 ms(total),
                 gflops(total),
                 ms(t.forward),
