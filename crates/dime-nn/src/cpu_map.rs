@@ -42,3 +42,22 @@ fn map_f32<F: Fn(f32) -> f32>(values: &[f32], f: F) -> Vec<f32> {
 unsafe fn map_f32_avx2<F: Fn(f32) -> f32>(values: &[f32], f: F) -> Vec<f32> {
     values.iter().map(|&v| f(v)).collect()
 }
+
+/// `values[i] = f(values[i])` in place, with the same run-time AVX2 dispatch as [`map_storage`].
+pub(crate) fn map_in_place_f32<F: Fn(f32) -> f32>(values: &mut [f32], f: F) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            unsafe { map_in_place_f32_avx2(values, f) };
+            return;
+        }
+    }
+    values.iter_mut().for_each(|v| *v = f(*v));
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn map_in_place_f32_avx2<F: Fn(f32) -> f32>(values: &mut [f32], f: F) {
+    values.iter_mut().for_each(|v| *v = f(*v));
+}

@@ -59,6 +59,21 @@ impl Adam {
         self.steps
     }
 
+    /// First and second moments, one host vector per variable in sorted name order (checkpoints).
+    pub fn moments(&self) -> (&[Vec<f32>], &[Vec<f32>]) {
+        (&self.first_moment, &self.second_moment)
+    }
+
+    /// Restore moments and the step count saved from an Adam over the same store.
+    pub fn restore(&mut self, first: Vec<Vec<f32>>, second: Vec<Vec<f32>>, steps: u64) -> Result<()> {
+        let sizes = |m: &[Vec<f32>]| m.iter().map(Vec::len).collect::<Vec<_>>();
+        if sizes(&first) != sizes(&self.first_moment) || sizes(&second) != sizes(&self.second_moment) {
+            return Err(NnError::ParamMismatch("Adam: saved moments do not fit this store".into()));
+        }
+        (self.first_moment, self.second_moment, self.steps) = (first, second, steps);
+        Ok(())
+    }
+
     /// Apply one update with `grads` (one host vector per variable, sorted name order, as
     /// returned by [`host_gradients`]).
     pub fn step(&mut self, store: &ParamStore, grads: &[Vec<f32>]) -> Result<()> {
