@@ -50,6 +50,8 @@ fn projection_reproduces_the_official_c51_projection() {
     let official = common::array(&case["outputs"]["projected"]);
     assert_eq!(projected.len(), official.len());
     // Golden README: a correct f32 port agrees within 1e-6.
+    let max_diff = projected.iter().zip(&official).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    eprintln!("C51 projection: max |ours − official| = {max_diff:e}");
     for (i, (ours, theirs)) in projected.iter().zip(&official).enumerate() {
         assert!((ours - theirs).abs() <= 1e-6, "projected[{}][{}]: {ours} vs {theirs}", i / atoms, i % atoms);
     }
