@@ -139,6 +139,22 @@ fn matmul_operands(config: &CriticConfig) -> Vec<(Tensor, Tensor)> {
     pairs
 }
 
+/// The same products as candle's backward issues them: `G·Wᵀ` and `Xᵀ·G` on transposed views.
+fn matmul_operands_as_autograd(config: &CriticConfig) -> Vec<(Tensor, Tensor)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let rows = 2 * BATCH;
+    let mut pairs = Vec::new();
+    for _ in 0..config.members {
+        for (k, n) in layer_shapes(config) {
+            let (x, w, g) = (random(&mut rng, rows, k), random(&mut rng, k, n), random(&mut rng, rows, n));
+            pairs.push((x.clone(), w.clone()));
+            pairs.push((g.clone(), w.t().unwrap()));
+            pairs.push((x.t().unwrap(), g));
+        }
+    }
+    pairs
+}
+
 fn run_matmuls(pairs: &[(Tensor, Tensor)]) {
     for (a, b) in pairs {
         std::hint::black_box(a.matmul(b).unwrap());
@@ -175,6 +191,7 @@ fn critic_update(c: &mut Criterion) {
     for (name, config, reps) in &presets {
         let flops = update_flops(config);
         let pairs = matmul_operands(config);
+        let view_pairs = matmul_operands_as_autograd(config);
         let mut net = critic(config);
         for &threads in &thread_counts() {
             set_threads(threads);
@@ -186,10 +203,17 @@ fn critic_update(c: &mut Criterion) {
                 run_matmuls(&pairs);
             }
             let matmul = start.elapsed() / *reps as u32;
+            run_matmuls(&view_pairs);
+            let start = Instant::now();
+            for _ in 0..*reps {
+                run_matmuls(&view_pairs);
+            }
+            let view_matmul = start.elapsed() / *reps as u32;
             let gflops = |d: Duration| flops as f64 / d.as_secs_f64() / 1e9;
             eprintln!(
                 "critic {name} {threads}t (element-wise pool {}): update {:.2} ms ({:.1} GFLOP/s) = forward {:.2} + backward {:.2} + optimiser {:.2} ms; \
-                 same-FLOP matmul {:.2} ms ({:.1} GFLOP/s); update/matmul rate {:.0}%",
+                 same-FLOP matmul {:.2} ms ({:.1} GFLOP/s; {:.2} ms on transposed views as autograd issues them); \
+                 update/matmul rate {:.0}%",
                 elementwise_threads(),
                 ms(total),
                 gflops(total),
@@ -198,6 +222,7 @@ fn critic_update(c: &mut Criterion) {
                 ms(t.optimiser),
                 ms(matmul),
                 gflops(matmul),
+                ms(view_matmul),
                 100.0 * matmul.as_secs_f64() / total.as_secs_f64(),
             );
 
