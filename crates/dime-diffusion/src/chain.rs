@@ -66,7 +66,14 @@ pub(crate) enum TimePart {
     Plain { tau: Tensor, full_kernel: Tensor },
 }
 
+/// The first layer's inputs for one chain, with the observation part prepared.
+enum FirstLayerInputs<'a> {
+    Hoisted { obs_term: Tensor, bias_rows: &'a Tensor },
+    Plain { tau: &'a Tensor, full_kernel: &'a Tensor },
+}
+
 /// Run the chain; with `with_bound = false` only the states are produced (acting).
+/// Returns the states `x_0..x_K` and, with the bound, `ℓ_path`.
 pub(crate) fn run_chain(
     net: &ScoreNet,
     plan: &ChainPlan,
@@ -75,45 +82,41 @@ pub(crate) fn run_chain(
     with_bound: bool,
 ) -> Result<(Vec<Tensor>, Option<Tensor>), SamplerError> {
     let steps = noise.eps.dim(0)?;
-    let obs_term = match &plan.time {
-        TimePart::Hoisted { .. } => Some(net.obs_contribution(obs, plan.track)?),
-        TimePart::Plain { .. } => None,
+    let first_layer = match &plan.time {
+        TimePart::Hoisted { bias_rows } => {
+            FirstLayerInputs::Hoisted { obs_term: net.obs_contribution(obs, plan.track)?, bias_rows }
+        }
+        TimePart::Plain { tau, full_kernel } => FirstLayerInputs::Plain { tau, full_kernel },
     };
     let mut x = noise.x0.detach();
     let mut states = Vec::with_capacity(steps + 1);
     states.push(x.clone());
-    let mut log_w: Option<Tensor> = None;
+    // The reference accumulates log_w += log q_k − log π_k from 0 and reports ℓ_path = −log_w.
+    let mut log_w = match with_bound {
+        true => Some(Tensor::zeros(noise.x0.dim(0)?, noise.x0.dtype(), noise.x0.device())?),
+        false => None,
+    };
     for k in 0..steps {
-        let score = match (&plan.time, &obs_term) {
-            (TimePart::Hoisted { bias_rows }, Some(obs_term)) => {
+        let score = match &first_layer {
+            FirstLayerInputs::Hoisted { obs_term, bias_rows } => {
                 net.score_hoisted(&x, obs_term, &bias_rows.narrow(0, k, 1)?, plan.track)?
             }
-            (TimePart::Plain { tau, full_kernel }, _) => {
+            FirstLayerInputs::Plain { tau, full_kernel } => {
                 net.score_plain(&x, obs, &tau.narrow(0, k, 1)?, full_kernel, plan.track)?
             }
-            (TimePart::Hoisted { .. }, None) => unreachable!("obs_term is built for the hoisted form"),
         };
         let eta = plan.step_sizes.eta.narrow(0, k, 1)?;
         let scale = plan.step_sizes.scale.narrow(0, k, 1)?;
         let mean = generative_mean(&x, &score, &eta, &plan.prior_var)?;
         let x_next = (&mean + noise.eps.get(k)?.broadcast_mul(&scale)?)?;
-        if with_bound {
+        if let Some(acc) = log_w.take() {
             let (log_pi, log_q) = step_log_ratio(&x, &x_next, &mean, &eta, &scale, &plan.prior_var)?;
-            // The reference accumulates log_w += log q_k − log π_k and reports ℓ_path = −log_w.
-            let increment = (log_q - log_pi)?;
-            log_w = Some(match log_w {
-                None => increment,
-                Some(acc) => (acc + increment)?,
-            });
+            log_w = Some((acc + (log_q - log_pi)?)?);
         }
         states.push(x_next.clone());
         x = x_next;
     }
-    let path = match log_w {
-        Some(log_w) => Some(log_w.neg()?),
-        None if with_bound => Some(Tensor::zeros(noise.x0.dim(0)?, noise.x0.dtype(), noise.x0.device())?),
-        None => None,
-    };
+    let path = log_w.map(|log_w| log_w.neg()).transpose()?;
     Ok((states, path))
 }
 

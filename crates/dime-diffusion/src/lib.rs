@@ -16,7 +16,8 @@
 //!   observation's `W_s·s` is computed once per sample instead of K times. The plain form is
 //!   kept for tests and benchmarks; a run uses one form throughout.
 //! - **Acting has its own path** ([`ActingPolicy`]): a frozen copy with the time path
-//!   precomputed and no ℓ terms, for one observation at a time.
+//!   precomputed and no ℓ terms; one observation runs on host slices (candle's per-op
+//!   overhead exceeds the arithmetic at batch 1).
 //! - **Numerics follow the reference** where float32 rounding is visible: the Fourier argument
 //!   uses a fused multiply-add, softplus uses `log1p`, and divisions by σ0² are divisions.
 //!

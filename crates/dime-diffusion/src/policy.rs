@@ -121,9 +121,8 @@ impl DiffusionPolicy {
     /// A frozen copy for acting, with the time path precomputed. Take a new one after every
     /// parameter update: the copy does not follow later changes.
     pub fn acting_policy(&self) -> Result<ActingPolicy, SamplerError> {
-        let frozen =
-            DiffusionPolicy::from_params(self.config.clone(), self.obs_dim, self.action_dim, self.params.deep_copy()?)?;
-        let mut frozen = frozen;
+        let params = self.params.deep_copy()?;
+        let mut frozen = DiffusionPolicy::from_params(self.config.clone(), self.obs_dim, self.action_dim, params)?;
         frozen.net = self.net.clone_onto(&frozen.params, &self.config.score_net)?;
         let plan = frozen.plan(Track::Detached)?;
         ActingPolicy::new(frozen, plan)
