@@ -38,6 +38,18 @@ pub enum AlgoError {
         /// Its value.
         value: f64,
     },
+    /// An error of the tensor layer.
+    #[error(transparent)]
+    Nn(#[from] dime_nn::NnError),
+    /// An error of the diffusion policy.
+    #[error(transparent)]
+    Sampler(#[from] dime_diffusion::SamplerError),
+    /// An error of a critic.
+    #[error(transparent)]
+    Critic(#[from] dime_critic::CriticError),
+    /// An error raised by candle.
+    #[error("candle: {0}")]
+    Candle(#[from] candle_core::Error),
     /// A checkpoint file is missing, truncated or does not match its checksum.
     #[error("checkpoint {path} is damaged: {reason}")]
     CorruptCheckpoint {

@@ -16,10 +16,13 @@
 
 mod agent;
 pub mod checkpoint;
+pub mod dime;
 mod error;
 mod metrics;
 mod replay;
+pub mod run;
 mod streams;
+pub mod tensor_file;
 mod train;
 
 pub use agent::{ActMode, Agent};

@@ -1,0 +1,267 @@
+//! The DIME agent (dime.md §4–8): per environment step, one draw of `B·UTD` transitions split
+//! into UTD minibatches; on each, a critic update, and on every `policy_delay`-th critic update
+//! (global counter) an actor update on the same minibatch followed by a temperature update.
+
+use candle_core::{DType, Device, Tensor};
+use dime_critic::{CategoricalCritic, CriticBatch, CriticHead, TdInputs};
+use dime_diffusion::{ActingPolicy, DiffusionPolicy, STEP_SIZE_RAW};
+use dime_nn::clip::{clip_elementwise, zero_nans};
+use dime_nn::{host_gradients, Adam, ParamStore};
+use rand_chacha::ChaCha8Rng;
+
+use super::config::{derived_support, DimeConfig, SupportChoice, Temperature};
+use super::losses::{actor_loss, temperature_gradient};
+use crate::agent::{ActMode, Agent};
+use crate::checkpoint::CheckpointFiles;
+use crate::error::AlgoError;
+use crate::replay::{Batch, ReplayBuffer};
+
+/// Name of the temperature's only variable.
+const LOG_ALPHA: &str = "log_alpha";
+
+/// The metrics [`DimeAgent::update`] reports, in order.
+pub const DIME_METRICS: [&str; 7] =
+    ["critic_loss", "mean_q", "actor_loss", "alpha", "bound_mean", "running_cost_mean", "step_size"];
+
+/// A DIME learner: diffusion actor, categorical CrossQ critic, learned temperature.
+pub struct DimeAgent {
+    pub(super) cfg: DimeConfig,
+    pub(super) act_dim: usize,
+    pub(super) policy: DiffusionPolicy,
+    /// Frozen copy for acting; rebuilt after each actor update.
+    pub(super) acting: Option<ActingPolicy>,
+    pub(super) critic: CategoricalCritic,
+    pub(super) actor_adam: Adam,
+    pub(super) log_alpha: ParamStore,
+    pub(super) alpha_adam: Option<Adam>,
+    /// Critic updates so far: the global policy-delay counter.
+    pub(super) n_updates: u64,
+    pub(super) device: Device,
+    pub(super) batch: Batch,
+}
+
+/// One minibatch as tensors.
+struct Minibatch<'a> {
+    obs: Tensor,
+    actions: Tensor,
+    next_obs: Tensor,
+    rewards: &'a [f32],
+    continues: &'a [f32],
+}
+
+impl DimeAgent {
+    /// A fresh agent for observations of `obs_dim` and actions of `act_dim`; `reward_range` is
+    /// the task's declared per-step range, used when the support is derived from the task.
+    /// Initial parameters come from `rng` (the run's `init` stream).
+    pub fn new(
+        mut cfg: DimeConfig,
+        obs_dim: usize,
+        act_dim: usize,
+        reward_range: (f64, f64),
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Self, AlgoError> {
+        if cfg.batch_size == 0 || cfg.updates_per_step == 0 || cfg.policy_delay == 0 {
+            return Err(AlgoError::Config("batch_size, updates_per_step and policy_delay must be positive".into()));
+        }
+        if !(cfg.gamma > 0.0 && cfg.gamma < 1.0) {
+            return Err(AlgoError::Config(format!("gamma = {} must lie in (0, 1)", cfg.gamma)));
+        }
+        if cfg.support == SupportChoice::DerivedFromTask {
+            let (v_min, v_max) = derived_support(reward_range, cfg.gamma);
+            cfg.critic = cfg.critic.with_support(v_min, v_max);
+        }
+        if !matches!(cfg.critic.head, CriticHead::Categorical { .. }) {
+            return Err(AlgoError::Config("DIME needs a categorical critic head".into()));
+        }
+        let device = Device::Cpu;
+        let policy = DiffusionPolicy::new(cfg.sampler.clone(), obs_dim, act_dim, rng, DType::F32, &device)?;
+        let critic = CategoricalCritic::new(&cfg.critic, obs_dim, act_dim, rng, DType::F32, &device)?;
+        let actor_adam = Adam::new(policy.params(), cfg.actor_adam);
+        let mut log_alpha = ParamStore::new();
+        let (initial, alpha_adam) = match cfg.temperature {
+            Temperature::Auto { initial, adam, .. } => (initial, Some(adam)),
+            Temperature::Fixed(alpha) => (alpha, None),
+        };
+        if !(initial.is_finite() && initial > 0.0) {
+            return Err(AlgoError::Config(format!("the temperature must be positive, got {initial}")));
+        }
+        log_alpha.insert_host(LOG_ALPHA, vec![initial.ln() as f32], &[1], DType::F32, &device)?;
+        let alpha_adam = alpha_adam.map(|adam| Adam::new(&log_alpha, adam));
+        Ok(Self {
+            cfg,
+            act_dim,
+            policy,
+            acting: None,
+            critic,
+            actor_adam,
+            log_alpha,
+            alpha_adam,
+            n_updates: 0,
+            device,
+            batch: Batch::default(),
+        })
+    }
+
+    /// The configuration as resolved for this task (the critic's support filled in).
+    pub fn config(&self) -> &DimeConfig {
+        &self.cfg
+    }
+
+    /// The current temperature α.
+    pub fn alpha(&self) -> Result<f64, AlgoError> {
+        let v = self.log_alpha.get(LOG_ALPHA)?.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+        Ok(f64::from(v[0]).exp())
+    }
+
+    /// The diffusion policy.
+    pub fn policy(&self) -> &DiffusionPolicy {
+        &self.policy
+    }
+
+    /// The learned base step size `softplus(ρ)` (dt; 0.1 at initialisation).
+    pub fn step_size(&self) -> Result<f64, AlgoError> {
+        let rho = self.policy.params().get(STEP_SIZE_RAW)?.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+        Ok(f64::from(rho[0]).exp().ln_1p())
+    }
+
+    /// Critic updates done so far (the global policy-delay counter).
+    pub fn critic_updates(&self) -> u64 {
+        self.n_updates
+    }
+
+    /// Actor updates done so far.
+    pub fn actor_updates(&self) -> u64 {
+        self.actor_adam.steps()
+    }
+
+    /// Temperature updates done so far (0 with a fixed α).
+    pub fn temperature_updates(&self) -> u64 {
+        self.alpha_adam.as_ref().map_or(0, |a| a.steps())
+    }
+
+    fn rows(&self, start: usize, len: usize, obs_dim: usize) -> Result<Minibatch<'_>, AlgoError> {
+        let b = &self.batch;
+        let d = self.act_dim;
+        let tensor = |data: &[f32], width: usize| Tensor::from_slice(data, (len, width), &self.device);
+        Ok(Minibatch {
+            obs: tensor(&b.obs[start * obs_dim..(start + len) * obs_dim], obs_dim)?,
+            actions: tensor(&b.action[start * d..(start + len) * d], d)?,
+            next_obs: tensor(&b.next_obs[start * obs_dim..(start + len) * obs_dim], obs_dim)?,
+            rewards: &b.reward[start..start + len],
+            continues: &b.not_terminated[start..start + len],
+        })
+    }
+
+    /// Critic update (§5): a' and ℓ(s') from the current actor without gradient, then the joint
+    /// train-mode pass, the averaged projected target and one Adam step.
+    fn update_critic(&mut self, mb: &Minibatch, alpha: f64, rng: &mut ChaCha8Rng) -> Result<(f64, f64), AlgoError> {
+        let rows = mb.rewards.len();
+        let noise = self.policy.draw_noise(rng, rows)?;
+        let next = self.policy.sample_detached(&mb.next_obs, &noise)?;
+        let next_bound = next.log_prob_bound()?.to_vec1::<f32>()?;
+        let batch = CriticBatch {
+            obs: &mb.obs,
+            actions: &mb.actions,
+            next_obs: &mb.next_obs,
+            next_actions: &next.action,
+            td: TdInputs {
+                rewards: mb.rewards,
+                continues: mb.continues,
+                next_log_prob: &next_bound,
+                alpha: alpha as f32,
+                gamma: self.cfg.gamma as f32,
+            },
+        };
+        let report = self.critic.update(&batch)?;
+        Ok((report.loss, report.mean_q))
+    }
+
+    /// Actor update (§4): loss `mean(−Q̄ + α·ℓ)` through the whole chain with the critic in eval
+    /// mode; NaN-zeroed, element-wise clipped gradients; Adam. Returns (loss, mean ℓ, mean ℓ_run).
+    fn update_actor(&mut self, obs: &Tensor, alpha: f64, rng: &mut ChaCha8Rng) -> Result<(f64, f64, f64), AlgoError> {
+        let noise = self.policy.draw_noise(rng, obs.dim(0)?)?;
+        let chain = self.policy.sample(obs, &noise)?;
+        let probs = self.critic.probs_eval(obs, &chain.action)?;
+        let q_members = probs.iter().map(|p| self.critic.expected_value(p)).collect::<Result<Vec<_>, _>>()?;
+        let bound = chain.log_prob_bound()?;
+        let loss = actor_loss(&q_members, &bound, alpha)?;
+        let mut grads = host_gradients(self.policy.params(), &loss.backward()?)?;
+        zero_nans(&mut grads);
+        clip_elementwise(&mut grads, self.cfg.actor_grad_clip);
+        self.actor_adam.step(self.policy.params(), &grads)?;
+        self.acting = None;
+        let mean = |t: &Tensor| -> Result<f64, AlgoError> { Ok(f64::from(t.mean_all()?.to_scalar::<f32>()?)) };
+        Ok((mean(&loss)?, mean(&bound)?, mean(&chain.running_cost()?)?))
+    }
+
+    /// Temperature update (§6) from the actor update's batch mean of ℓ_run.
+    fn update_temperature(&mut self, running_cost_mean: f64) -> Result<(), AlgoError> {
+        let (Some(adam), Temperature::Auto { running_cost_target_per_action_dim, .. }) =
+            (self.alpha_adam.as_mut(), self.cfg.temperature)
+        else {
+            return Ok(());
+        };
+        let alpha = {
+            let v = self.log_alpha.get(LOG_ALPHA)?.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+            f64::from(v[0]).exp()
+        };
+        let target = running_cost_target_per_action_dim * self.act_dim as f64;
+        let grad = temperature_gradient(alpha, running_cost_mean, target);
+        adam.step(&self.log_alpha, &[vec![grad as f32]])?;
+        Ok(())
+    }
+}
+
+impl Agent for DimeAgent {
+    /// A stochastic chain sample, also in [`ActMode::Eval`]: the reference code evaluates
+    /// stochastically (dime.md §8.7), and the published curves were made that way.
+    fn act(&mut self, obs: &[f32], _mode: ActMode, rng: &mut ChaCha8Rng, action: &mut [f32]) -> Result<(), AlgoError> {
+        if self.acting.is_none() {
+            self.acting = Some(self.policy.acting_policy()?);
+        }
+        let acting = self.acting.as_ref().expect("just built");
+        let a = acting.act_one(obs, rng)?;
+        for (out, a) in action.iter_mut().zip(a) {
+            *out = a.clamp(-1.0, 1.0);
+        }
+        Ok(())
+    }
+
+    fn update(&mut self, replay: &ReplayBuffer, rng: &mut ChaCha8Rng) -> Result<Vec<Option<f64>>, AlgoError> {
+        let (b, utd) = (self.cfg.batch_size, self.cfg.updates_per_step);
+        let mut batch = std::mem::take(&mut self.batch);
+        replay.sample_into(b * utd, rng, &mut batch)?;
+        self.batch = batch;
+        let obs_dim = self.batch.obs.len() / (b * utd);
+        let mut out = vec![None; DIME_METRICS.len()];
+        for i in 0..utd {
+            let alpha = self.alpha()?;
+            let mb = self.rows(i * b, b, obs_dim)?;
+            let (rewards, continues) = (mb.rewards.to_vec(), mb.continues.to_vec());
+            let mb = Minibatch { rewards: &rewards, continues: &continues, ..mb };
+            let (critic_loss, mean_q) = self.update_critic(&mb, alpha, rng)?;
+            (out[0], out[1]) = (Some(critic_loss), Some(mean_q));
+            if (self.n_updates + i as u64 + 1) % self.cfg.policy_delay == 0 {
+                let (loss, bound, running_cost) = self.update_actor(&mb.obs, alpha, rng)?;
+                self.update_temperature(running_cost)?;
+                (out[2], out[4], out[5]) = (Some(loss), Some(bound), Some(running_cost));
+            }
+        }
+        self.n_updates += utd as u64;
+        out[3] = Some(self.alpha()?);
+        out[6] = Some(self.step_size()?);
+        Ok(out)
+    }
+
+    fn metric_names(&self) -> Vec<&'static str> {
+        DIME_METRICS.to_vec()
+    }
+
+    fn save(&self) -> Result<CheckpointFiles, AlgoError> {
+        self.save_files()
+    }
+
+    fn load(&mut self, files: &CheckpointFiles) -> Result<(), AlgoError> {
+        self.load_files(files)
+    }
+}

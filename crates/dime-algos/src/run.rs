@@ -1,0 +1,164 @@
+//! A run as the `dime` command sees it: the resolved configuration, the run folder, and the
+//! construction of the agent it names. A run folder holds `config.toml` (resolved),
+//! `provenance.toml`, `metrics.csv`, `checkpoints/` and `curve.svg`.
+
+use std::path::Path;
+
+use dime_envs::{make_unit, EnvConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::agent::Agent;
+use crate::dime::{DimeAgent, DimeConfig};
+use crate::error::AlgoError;
+use crate::streams::Streams;
+use crate::train::LoopConfig;
+
+/// The learning algorithm of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Algo {
+    /// Diffusion-based maximum-entropy RL (Celik et al., 2025).
+    Dime,
+}
+
+impl Algo {
+    /// Every algorithm `dime train` can run.
+    pub const ALL: [Algo; 1] = [Algo::Dime];
+
+    /// The name used on the command line and in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algo::Dime => "dime",
+        }
+    }
+
+    /// Parse a command-line name.
+    pub fn parse(name: &str) -> Result<Self, AlgoError> {
+        Self::ALL.into_iter().find(|a| a.name() == name).ok_or_else(|| {
+            let known: Vec<&str> = Self::ALL.iter().map(|a| a.name()).collect();
+            AlgoError::Config(format!("unknown algorithm `{name}`; known: {}", known.join(", ")))
+        })
+    }
+
+    /// The preset names this algorithm knows.
+    pub fn presets(self) -> &'static [&'static str] {
+        match self {
+            Algo::Dime => &DimeConfig::PRESETS,
+        }
+    }
+}
+
+/// The agent-specific part of a run's configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum AgentConfig {
+    /// DIME's settings.
+    Dime(DimeConfig),
+}
+
+/// Everything that defines a run; written, resolved, to `config.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Registry id of the task.
+    pub task: String,
+    /// Root seed of every random stream.
+    pub seed: u64,
+    /// The preset the agent settings started from (for the record; the settings below are what runs).
+    pub preset: String,
+    /// Loop settings: budget, warm-up, evaluation and checkpoint cadence.
+    #[serde(rename = "loop")]
+    pub loop_cfg: LoopConfig,
+    /// Task options.
+    pub env: EnvConfig,
+    /// The algorithm and its settings.
+    pub agent: AgentConfig,
+}
+
+impl RunConfig {
+    /// A run of `algo` with `preset` on `task`, with the loop settings of that preset.
+    pub fn from_preset(algo: Algo, preset: &str, task: &str, seed: u64, total_steps: u64) -> Result<Self, AlgoError> {
+        let agent = match algo {
+            Algo::Dime => AgentConfig::Dime(DimeConfig::preset(preset).ok_or_else(|| {
+                AlgoError::Config(format!("unknown preset `{preset}` for dime; known: {}", algo.presets().join(", ")))
+            })?),
+        };
+        let env = EnvConfig::default();
+        dime_envs::spec(task, &env)?;
+        let loop_cfg = LoopConfig {
+            total_steps,
+            learning_starts: 5000,
+            eval_every: 1000,
+            eval_episodes: 5,
+            checkpoint_every: 5000,
+            replay_capacity: 1_000_000,
+        };
+        Ok(Self { task: task.to_string(), seed, preset: preset.to_string(), loop_cfg, env, agent })
+    }
+
+    /// The algorithm.
+    pub fn algo(&self) -> Algo {
+        match self.agent {
+            AgentConfig::Dime(_) => Algo::Dime,
+        }
+    }
+
+    /// Check everything that can be checked before any work starts.
+    pub fn validate(&self) -> Result<(), AlgoError> {
+        self.loop_cfg.validate()?;
+        dime_envs::spec(&self.task, &self.env)?;
+        Ok(())
+    }
+
+    /// Read a config file (TOML); unknown keys are errors.
+    pub fn from_toml(text: &str) -> Result<Self, AlgoError> {
+        toml::from_str(text).map_err(|e| AlgoError::Config(e.to_string()))
+    }
+
+    /// The config as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("configs serialise")
+    }
+
+    /// Build the agent this config names, initialised from the run's `init` stream, and return it
+    /// with the configuration as resolved for the task (e.g. a derived critic support).
+    pub fn build_agent(&self) -> Result<(Box<dyn Agent>, RunConfig), AlgoError> {
+        let env = make_unit(&self.task, &self.env)?;
+        let spec = env.spec();
+        let mut init = Streams::new(self.seed).init;
+        let mut resolved = self.clone();
+        let agent: Box<dyn Agent> = match &self.agent {
+            AgentConfig::Dime(cfg) => {
+                let agent = DimeAgent::new(cfg.clone(), spec.obs_dim, spec.act_dim, spec.reward_range, &mut init)?;
+                resolved.agent = AgentConfig::Dime(agent.config().clone());
+                Box::new(agent)
+            }
+        };
+        Ok((agent, resolved))
+    }
+}
+
+/// Prepare `dir` for a new run of `config`: create it, or accept it if it is empty; a folder
+/// holding another run is an error (use `dime resume` to continue one).
+pub fn create_run_dir(dir: &Path, config: &RunConfig) -> Result<(), AlgoError> {
+    if dir.exists() {
+        let mut entries = std::fs::read_dir(dir).map_err(|e| AlgoError::io("reading", dir, e))?;
+        if entries.next().is_some() {
+            return Err(AlgoError::Config(format!(
+                "{} already holds files (a previous run?); use `dime resume {}` or choose another --out",
+                dir.display(),
+                dir.display()
+            )));
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|e| AlgoError::io("creating", dir, e))?;
+    let path = dir.join("config.toml");
+    std::fs::write(&path, config.to_toml()).map_err(|e| AlgoError::io("writing", &path, e))
+}
+
+/// Read the resolved config of the run in `dir`.
+pub fn read_run_config(dir: &Path) -> Result<RunConfig, AlgoError> {
+    let path = dir.join("config.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| AlgoError::io("reading", &path, e))?;
+    RunConfig::from_toml(&text).map_err(|e| AlgoError::Config(format!("{}: {e}", path.display())))
+}
