@@ -1,5 +1,5 @@
 //! Train DIME (cpu preset) on Pendulum without a run folder, printing each evaluation.
-//! `cargo run --release -p dime-algos --example dime_pendulum -- [STEPS] [SEED]`
+//! `cargo run --release -p dime-algos --example dime_pendulum -- [STEPS] [SEED] [LEARNING_STARTS]`
 
 use std::sync::atomic::AtomicBool;
 
@@ -26,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut agent = DimeAgent::new(DimeConfig::cpu(), spec.obs_dim, spec.act_dim, spec.reward_range, &mut init)?;
     let cfg = LoopConfig {
         total_steps: steps,
-        learning_starts: 5000.min(steps / 3),
+        learning_starts: args.get(2).copied().unwrap_or(5000.min(steps / 3)),
         eval_every: 1000,
         eval_episodes: 5,
         checkpoint_every: 0,
