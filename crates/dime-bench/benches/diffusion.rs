@@ -95,8 +95,12 @@ fn bench(c: &mut Criterion) {
     let mut plain = Update::new(FirstLayerForm::Plain);
     group.bench_function("update_k16_b256_plain", |b| b.iter(|| plain.step()));
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let lhs = Tensor::from_vec(dime_nn::init::standard_normal(&mut rng, square * square), (square, square), &Device::Cpu).unwrap();
-    let rhs = Tensor::from_vec(dime_nn::init::standard_normal(&mut rng, square * square), (square, square), &Device::Cpu).unwrap();
+    let lhs =
+        Tensor::from_vec(dime_nn::init::standard_normal(&mut rng, square * square), (square, square), &Device::Cpu)
+            .unwrap();
+    let rhs =
+        Tensor::from_vec(dime_nn::init::standard_normal(&mut rng, square * square), (square, square), &Device::Cpu)
+            .unwrap();
     group.bench_function("matmul_baseline_same_macs", |b| {
         b.iter(|| {
             for _ in 0..matmuls {
