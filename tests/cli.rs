@@ -35,3 +35,64 @@ fn checking_a_task_passes() {
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.starts_with("ok"));
 }
+
+#[test]
+fn train_writes_a_run_folder_and_eval_and_resume_read_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let run_s = run.to_str().unwrap();
+    let (ok, stdout, stderr) = dime(&["train", "--preset", "smoke", "--steps", "1200", "--seed", "4", "--out", run_s]);
+    assert!(ok, "{stdout}{stderr}");
+    for file in ["config.toml", "provenance.toml", "metrics.csv", "curve.svg", "checkpoints/LATEST"] {
+        assert!(run.join(file).exists(), "{file} missing");
+    }
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().count(), 2, "header and the evaluation at step 1000:\n{metrics}");
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(config.contains("seed = 4") && config.contains("derived_from_task"), "{config}");
+
+    let (ok, stdout, stderr) = dime(&["eval", run_s, "--episodes", "2"]);
+    assert!(ok && stdout.contains("over 2 episodes"), "{stdout}{stderr}");
+
+    // A finished run resumes to "finished" without redoing work.
+    let (ok, stdout, stderr) = dime(&["resume", run_s]);
+    assert!(ok && stdout.contains("at 1200 steps"), "{stdout}{stderr}");
+
+    // The folder holds a run: a new run there is refused before any work.
+    let (ok, _, stderr) = dime(&["train", "--preset", "smoke", "--steps", "10", "--out", run_s]);
+    assert!(!ok && stderr.contains("already holds"), "{stderr}");
+
+    // A config file with learning enabled early: the agent's metrics appear.
+    let edited = config
+        .replace("learning_starts = 5000", "learning_starts = 200")
+        .replace("total_steps = 1200", "total_steps = 1000");
+    let file = dir.path().join("edited.toml");
+    std::fs::write(&file, edited).unwrap();
+    let second = dir.path().join("second");
+    let (ok, stdout, stderr) = dime(&["train", "--config", file.to_str().unwrap(), "--out", second.to_str().unwrap()]);
+    assert!(ok, "{stdout}{stderr}");
+    let metrics = std::fs::read_to_string(second.join("metrics.csv")).unwrap();
+    let last = metrics.lines().last().unwrap();
+    assert!(last.starts_with("1000,") && !last.contains("NaN"), "{metrics}");
+}
+
+#[test]
+fn bad_train_requests_fail_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x");
+    let out = out.to_str().unwrap();
+    for (args, needle) in [
+        (vec!["train", "--algo", "dqn", "--out", out], "unknown algorithm"),
+        (vec!["train", "--preset", "huge", "--out", out], "unknown preset"),
+        (vec!["train", "--env", "gym/Pendulum-v0", "--out", out], "gym/Pendulum-v1"),
+        (vec!["train", "--steps", "0", "--out", out], "total_steps"),
+    ] {
+        let (ok, stdout, stderr) = dime(&args);
+        assert!(!ok && stderr.contains(needle), "{args:?}: {stdout}{stderr}");
+        assert!(!dir.path().join("x").exists(), "{args:?} created the run folder");
+    }
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "task = \"gym/Pendulum-v1\"\nsurprise = 1\n").unwrap();
+    let (ok, _, stderr) = dime(&["train", "--config", bad.to_str().unwrap(), "--out", out]);
+    assert!(!ok && stderr.contains("bad.toml"), "{stderr}");
+}

@@ -106,9 +106,11 @@ struct LoopState {
     env_steps: u64,
     episodes: u64,
     wall_time_s: f64,
-    train_return_last: f64,
+    /// Return of the last finished training episode (`None` before the first; JSON has no NaN).
+    train_return_last: Option<f64>,
     obs: Vec<f32>,
-    last_update: Vec<f64>,
+    /// Latest value of each agent metric (`None` until first computed).
+    last_update: Vec<Option<f64>>,
     streams: Vec<StreamState>,
     env: VecEnvSnapshot,
 }
@@ -150,9 +152,9 @@ impl<'a> Trainer<'a> {
             env_steps: 0,
             episodes: 0,
             wall_time_s: 0.0,
-            train_return_last: f64::NAN,
+            train_return_last: None,
             obs,
-            last_update: vec![f64::NAN; agent.metric_names().len()],
+            last_update: vec![None; agent.metric_names().len()],
             streams: Vec::new(),
             env: env.snapshot(),
         };
@@ -233,7 +235,7 @@ impl<'a> Trainer<'a> {
             }
             if out.has_final[0] {
                 self.state.episodes += 1;
-                self.state.train_return_last = out.episode_return[0];
+                self.state.train_return_last = Some(out.episode_return[0]);
                 observer.on_episode(out.episode_return[0]);
             }
             self.state.obs.copy_from_slice(&out.obs);
@@ -253,9 +255,10 @@ impl<'a> Trainer<'a> {
                     if !value.is_finite() {
                         return Err(AlgoError::NonFinite { env_steps: self.state.env_steps, name, value });
                     }
-                    *last = value;
+                    *last = Some(value);
                 }
-                observer.on_update(&names, &self.state.last_update);
+                let latest: Vec<f64> = self.state.last_update.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+                observer.on_update(&names, &latest);
             }
             observer.on_step(self.state.env_steps);
             // 4. Evaluate and log; checkpoint on schedule.
@@ -314,9 +317,9 @@ impl<'a> Trainer<'a> {
             s.wall_time_s,
             report.return_mean,
             report.return_std,
-            s.train_return_last,
+            s.train_return_last.unwrap_or(f64::NAN),
         ];
-        row.extend_from_slice(&s.last_update);
+        row.extend(s.last_update.iter().map(|v| v.unwrap_or(f64::NAN)));
         sink.write_row(&row)
     }
 

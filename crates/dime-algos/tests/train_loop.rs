@@ -219,6 +219,26 @@ fn resume_after_an_interrupt_matches_the_uninterrupted_run() {
 }
 
 #[test]
+fn a_checkpoint_before_the_first_update_resumes() {
+    // Regression: metrics not computed yet were saved as NaN, which JSON writes as null and
+    // could not read back; `dime train` with a budget inside the warm-up then failed to resume.
+    let (full, split) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    full_run(9, full.path());
+    let mut first = new_run();
+    let (train, eval) = envs(&first);
+    let stop = AtomicBool::new(false);
+    let mut trainer = Trainer::new(cfg(60), &mut first.agent, train, eval, 9, Some(split.path())).unwrap();
+    assert_eq!(trainer.run(&stop, &mut StopAt(5, &stop)).unwrap(), Outcome::Interrupted { env_steps: 5 });
+    drop(trainer);
+    let mut second = new_run();
+    let (train, eval) = envs(&second);
+    let mut trainer = Trainer::resume(cfg(60), &mut second.agent, train, eval, split.path()).unwrap();
+    trainer.run(&AtomicBool::new(false), &mut Silent).unwrap();
+    drop(trainer);
+    assert_eq!(metrics_without_wall_time(full.path()), metrics_without_wall_time(split.path()));
+}
+
+#[test]
 fn resume_from_an_older_checkpoint_rewrites_the_later_metrics_rows() {
     // A crash after step 45 (rows for step 40 written, last checkpoint at 25): point LATEST back at 25.
     let (full, crashed) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
