@@ -12,7 +12,7 @@
 //! - [`Trainer`]: the off-policy loop, generic over any [`Agent`], with evaluation, metrics,
 //!   scheduled and interrupt-time checkpoints, exact resume and a non-finite guard.
 //!
-//! The agents themselves (DIME, SAC, CrossQ) are not built yet.
+//! The agents: [`dime::DimeAgent`] and [`sac::SacAgent`] (SAC; CrossQ is not built yet).
 
 mod agent;
 pub mod checkpoint;
@@ -21,6 +21,7 @@ mod error;
 mod metrics;
 mod replay;
 pub mod run;
+pub mod sac;
 mod streams;
 pub mod tensor_file;
 mod train;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::agent::Agent;
 use crate::dime::{DimeAgent, DimeConfig};
 use crate::error::AlgoError;
+use crate::sac::{SacAgent, SacConfig};
 use crate::streams::Streams;
 use crate::train::LoopConfig;
 
@@ -19,16 +20,19 @@ use crate::train::LoopConfig;
 pub enum Algo {
     /// Diffusion-based maximum-entropy RL (Celik et al., 2025).
     Dime,
+    /// Soft actor-critic with a tanh-Gaussian actor and twin Q with Polyak targets (Haarnoja et al., 2018).
+    Sac,
 }
 
 impl Algo {
     /// Every algorithm `dime train` can run.
-    pub const ALL: [Algo; 1] = [Algo::Dime];
+    pub const ALL: [Algo; 2] = [Algo::Dime, Algo::Sac];
 
     /// The name used on the command line and in configs.
     pub fn name(self) -> &'static str {
         match self {
             Algo::Dime => "dime",
+            Algo::Sac => "sac",
         }
     }
 
@@ -44,6 +48,7 @@ impl Algo {
     pub fn presets(self) -> &'static [&'static str] {
         match self {
             Algo::Dime => &DimeConfig::PRESETS,
+            Algo::Sac => &SacConfig::PRESETS,
         }
     }
 }
@@ -54,6 +59,8 @@ impl Algo {
 pub enum AgentConfig {
     /// DIME's settings.
     Dime(DimeConfig),
+    /// SAC's settings.
+    Sac(SacConfig),
 }
 
 /// Everything that defines a run; written, resolved, to `config.toml`.
@@ -78,10 +85,13 @@ pub struct RunConfig {
 impl RunConfig {
     /// A run of `algo` with `preset` on `task`, with the loop settings of that preset.
     pub fn from_preset(algo: Algo, preset: &str, task: &str, seed: u64, total_steps: u64) -> Result<Self, AlgoError> {
+        let unknown = || {
+            let name = algo.name();
+            AlgoError::Config(format!("unknown preset `{preset}` for {name}; known: {}", algo.presets().join(", ")))
+        };
         let agent = match algo {
-            Algo::Dime => AgentConfig::Dime(DimeConfig::preset(preset).ok_or_else(|| {
-                AlgoError::Config(format!("unknown preset `{preset}` for dime; known: {}", algo.presets().join(", ")))
-            })?),
+            Algo::Dime => AgentConfig::Dime(DimeConfig::preset(preset).ok_or_else(unknown)?),
+            Algo::Sac => AgentConfig::Sac(SacConfig::preset(preset).ok_or_else(unknown)?),
         };
         let env = EnvConfig::default();
         dime_envs::spec(task, &env)?;
@@ -100,6 +110,7 @@ impl RunConfig {
     pub fn algo(&self) -> Algo {
         match self.agent {
             AgentConfig::Dime(_) => Algo::Dime,
+            AgentConfig::Sac(_) => Algo::Sac,
         }
     }
 
@@ -133,6 +144,7 @@ impl RunConfig {
                 resolved.agent = AgentConfig::Dime(agent.config().clone());
                 Box::new(agent)
             }
+            AgentConfig::Sac(cfg) => Box::new(SacAgent::new(cfg.clone(), spec.obs_dim, spec.act_dim, &mut init)?),
         };
         Ok((agent, resolved))
     }

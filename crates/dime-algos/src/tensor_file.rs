@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use candle_core::{Device, Tensor};
+use dime_nn::{BatchRenorm, ParamStore};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::error::AlgoError;
@@ -49,4 +51,90 @@ pub fn from_safetensors(bytes: &[u8], file: &str) -> Result<Arrays, AlgoError> {
         arrays.insert(name, Array { shape: view.shape().to_vec(), values });
     }
     Ok(arrays)
+}
+
+/// Store every variable of `store` as `<prefix>/<name>`.
+pub fn put_store(arrays: &mut Arrays, prefix: &str, store: &ParamStore) -> Result<(), AlgoError> {
+    for (name, var) in store.iter() {
+        let values = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+        arrays.insert(format!("{prefix}/{name}"), Array { shape: var.dims().to_vec(), values });
+    }
+    Ok(())
+}
+
+/// Store Adam moments (one host vector per variable) as `<prefix>/m/<i>` and `<prefix>/v/<i>`.
+pub fn put_moments(arrays: &mut Arrays, prefix: &str, first: &[Vec<f32>], second: &[Vec<f32>]) {
+    for (i, (m, v)) in first.iter().zip(second).enumerate() {
+        arrays.insert(format!("{prefix}/m/{i:04}"), Array { shape: vec![m.len()], values: m.clone() });
+        arrays.insert(format!("{prefix}/v/{i:04}"), Array { shape: vec![v.len()], values: v.clone() });
+    }
+}
+
+/// Store the running statistics of `norms` (one network's BatchRenorm layers, input first) as
+/// `<prefix>/<layer>/{mean,var}` and return their train-call counters, for the counters file.
+pub fn put_batch_renorms(arrays: &mut Arrays, prefix: &str, norms: &[&BatchRenorm]) -> Result<Vec<u64>, AlgoError> {
+    let mut steps = Vec::with_capacity(norms.len());
+    for (layer, norm) in norms.iter().enumerate() {
+        for (what, t) in [("mean", norm.running_mean()), ("var", norm.running_var())] {
+            let values = t.flatten_all()?.to_vec1::<f32>()?;
+            arrays.insert(format!("{prefix}/{layer}/{what}"), Array { shape: t.dims().to_vec(), values });
+        }
+        steps.push(norm.steps());
+    }
+    Ok(steps)
+}
+
+/// The array `name` of `file`, or an error naming both.
+pub fn take<'a>(arrays: &'a Arrays, file: &str, name: &str) -> Result<&'a Array, AlgoError> {
+    arrays
+        .get(name)
+        .ok_or_else(|| AlgoError::CorruptCheckpoint { path: file.into(), reason: format!("`{name}` missing") })
+}
+
+/// Restore what [`put_store`] wrote into a store of the same layout; shapes must match.
+pub fn load_store(arrays: &Arrays, file: &str, prefix: &str, store: &ParamStore) -> Result<(), AlgoError> {
+    for (name, var) in store.iter() {
+        let a = take(arrays, file, &format!("{prefix}/{name}"))?;
+        if a.shape != var.dims() {
+            let reason = format!("`{prefix}/{name}` has shape {:?}, the agent {:?}", a.shape, var.dims());
+            return Err(AlgoError::CorruptCheckpoint { path: file.into(), reason });
+        }
+        store.set(name, &Tensor::from_slice(&a.values, a.shape.as_slice(), &Device::Cpu)?)?;
+    }
+    Ok(())
+}
+
+/// First and second Adam moments, one host vector per variable.
+pub type Moments = (Vec<Vec<f32>>, Vec<Vec<f32>>);
+
+/// Read what [`put_moments`] wrote for `count` variables.
+pub fn load_moments(arrays: &Arrays, file: &str, prefix: &str, count: usize) -> Result<Moments, AlgoError> {
+    let get = |which: &str| -> Result<Vec<Vec<f32>>, AlgoError> {
+        (0..count).map(|i| Ok(take(arrays, file, &format!("{prefix}/{which}/{i:04}"))?.values.clone())).collect()
+    };
+    Ok((get("m")?, get("v")?))
+}
+
+/// Restore what [`put_batch_renorms`] wrote, with the saved train-call counters `steps`
+/// (read from `counters_file`, named in the error when one is missing).
+pub fn load_batch_renorms(
+    arrays: &Arrays,
+    file: &str,
+    counters_file: &str,
+    prefix: &str,
+    norms: Vec<&mut BatchRenorm>,
+    steps: &[u64],
+) -> Result<(), AlgoError> {
+    for (layer, norm) in norms.into_iter().enumerate() {
+        let get = |what: &str| -> Result<Tensor, AlgoError> {
+            let a = take(arrays, file, &format!("{prefix}/{layer}/{what}"))?;
+            Ok(Tensor::from_slice(&a.values, a.shape.as_slice(), &Device::Cpu)?)
+        };
+        let count = *steps.get(layer).ok_or_else(|| AlgoError::CorruptCheckpoint {
+            path: counters_file.into(),
+            reason: format!("no BatchRenorm step count for `{prefix}` layer {layer}"),
+        })?;
+        norm.set_state(&get("mean")?, &get("var")?, count)?;
+    }
+    Ok(())
 }

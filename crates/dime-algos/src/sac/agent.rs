@@ -1,0 +1,250 @@
+//! The SAC agent (baselines.md §1), also run as CrossQ (§2) with CrossQ's settings: per
+//! environment step, one draw of `B·UTD` transitions split into UTD minibatches; on each, a
+//! critic update, and when the policy schedule says so (global counter) actor updates on the same
+//! minibatch, each followed by a temperature update.
+
+use candle_core::{DType, Device, Tensor};
+use dime_critic::{CriticBatch, ForwardMode, ScalarCritic, TdInputs};
+use dime_nn::{host_gradients, Adam, ParamStore};
+use rand_chacha::ChaCha8Rng;
+
+use super::actor::TanhGaussianActor;
+use super::config::{EntropyCoef, SacConfig, TemperatureSample};
+use super::losses::{actor_loss, temperature_gradient};
+use crate::agent::{ActMode, Agent};
+use crate::checkpoint::CheckpointFiles;
+use crate::error::AlgoError;
+use crate::replay::{Batch, ReplayBuffer};
+
+/// Name of the temperature's only variable.
+const LOG_ALPHA: &str = "log_alpha";
+
+/// The metrics [`SacAgent::update`] reports, in order; `entropy` is `−mean log π` of the last actor update.
+pub const SAC_METRICS: [&str; 5] = ["critic_loss", "mean_q", "actor_loss", "alpha", "entropy"];
+
+/// A SAC learner: tanh-Gaussian actor, scalar twin-Q critic, learned or fixed α.
+pub struct SacAgent {
+    pub(super) cfg: SacConfig,
+    pub(super) act_dim: usize,
+    pub(super) actor: TanhGaussianActor,
+    pub(super) critic: ScalarCritic,
+    pub(super) actor_adam: Adam,
+    pub(super) log_alpha: ParamStore,
+    pub(super) alpha_adam: Option<Adam>,
+    /// Critic updates so far: the global policy-delay counter.
+    pub(super) n_updates: u64,
+    pub(super) device: Device,
+    pub(super) batch: Batch,
+}
+
+/// One minibatch as tensors.
+struct Minibatch<'a> {
+    obs: Tensor,
+    actions: Tensor,
+    next_obs: Tensor,
+    rewards: &'a [f32],
+    continues: &'a [f32],
+}
+
+impl SacAgent {
+    /// A fresh agent for observations of `obs_dim` and actions of `act_dim`.
+    /// Initial parameters come from `rng` (the run's `init` stream).
+    pub fn new(cfg: SacConfig, obs_dim: usize, act_dim: usize, rng: &mut ChaCha8Rng) -> Result<Self, AlgoError> {
+        if cfg.batch_size == 0 || cfg.updates_per_step == 0 || cfg.policy_schedule.every() == 0 {
+            return Err(AlgoError::Config("batch_size, updates_per_step and the policy delay must be positive".into()));
+        }
+        if !(cfg.gamma > 0.0 && cfg.gamma < 1.0) {
+            return Err(AlgoError::Config(format!("gamma = {} must lie in (0, 1)", cfg.gamma)));
+        }
+        let device = Device::Cpu;
+        let actor = TanhGaussianActor::new(cfg.actor.clone(), obs_dim, act_dim, rng)?;
+        let critic = ScalarCritic::new(&cfg.critic, obs_dim, act_dim, rng, DType::F32, &device)?;
+        let actor_adam = Adam::new(actor.params(), cfg.actor_adam);
+        let mut log_alpha = ParamStore::new();
+        let (initial, alpha_adam) = match cfg.entropy_coef {
+            EntropyCoef::Auto { initial, adam, .. } => (initial, Some(adam)),
+            EntropyCoef::Fixed(alpha) => (alpha, None),
+        };
+        if !(initial.is_finite() && initial > 0.0) {
+            return Err(AlgoError::Config(format!("the temperature must be positive, got {initial}")));
+        }
+        log_alpha.insert_host(LOG_ALPHA, vec![initial.ln() as f32], &[1], DType::F32, &device)?;
+        let alpha_adam = alpha_adam.map(|adam| Adam::new(&log_alpha, adam));
+        Ok(Self {
+            cfg,
+            act_dim,
+            actor,
+            critic,
+            actor_adam,
+            log_alpha,
+            alpha_adam,
+            n_updates: 0,
+            device,
+            batch: Batch::default(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SacConfig {
+        &self.cfg
+    }
+
+    /// The current temperature α.
+    pub fn alpha(&self) -> Result<f64, AlgoError> {
+        let v = self.log_alpha.get(LOG_ALPHA)?.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+        Ok(f64::from(v[0]).exp())
+    }
+
+    /// The actor.
+    pub fn actor(&self) -> &TanhGaussianActor {
+        &self.actor
+    }
+
+    /// The critic.
+    pub fn critic(&self) -> &ScalarCritic {
+        &self.critic
+    }
+
+    /// Critic updates done so far (the global policy-delay counter).
+    pub fn critic_updates(&self) -> u64 {
+        self.n_updates
+    }
+
+    /// Actor updates done so far.
+    pub fn actor_updates(&self) -> u64 {
+        self.actor_adam.steps()
+    }
+
+    /// Temperature updates done so far (0 with a fixed α).
+    pub fn temperature_updates(&self) -> u64 {
+        self.alpha_adam.as_ref().map_or(0, |a| a.steps())
+    }
+
+    fn rows(&self, start: usize, len: usize, obs_dim: usize) -> Result<Minibatch<'_>, AlgoError> {
+        let b = &self.batch;
+        let d = self.act_dim;
+        let tensor = |data: &[f32], width: usize| Tensor::from_slice(data, (len, width), &self.device);
+        Ok(Minibatch {
+            obs: tensor(&b.obs[start * obs_dim..(start + len) * obs_dim], obs_dim)?,
+            actions: tensor(&b.action[start * d..(start + len) * d], d)?,
+            next_obs: tensor(&b.next_obs[start * obs_dim..(start + len) * obs_dim], obs_dim)?,
+            rewards: &b.reward[start..start + len],
+            continues: &b.not_terminated[start..start + len],
+        })
+    }
+
+    /// Critic update (§1): `a' ~ π(·|s')` and `log π(a'|s')` from the actor in eval mode without
+    /// gradient, then the soft target (min over target members, or over the joint pass for
+    /// CrossQ), the squared TD loss and one Adam step; Polyak targets move by τ.
+    fn update_critic(&mut self, mb: &Minibatch, alpha: f64, rng: &mut ChaCha8Rng) -> Result<(f64, f64), AlgoError> {
+        let rows = mb.rewards.len();
+        let noise = self.actor.draw_noise(rng, rows)?;
+        let next = self.actor.sample(&mb.next_obs, &noise, ForwardMode::Eval)?;
+        let next_action = next.action.detach();
+        let next_log_prob = next.log_prob.detach().to_vec1::<f32>()?;
+        let batch = CriticBatch {
+            obs: &mb.obs,
+            actions: &mb.actions,
+            next_obs: &mb.next_obs,
+            next_actions: &next_action,
+            td: TdInputs {
+                rewards: mb.rewards,
+                continues: mb.continues,
+                next_log_prob: &next_log_prob,
+                alpha: alpha as f32,
+                gamma: self.cfg.gamma as f32,
+            },
+        };
+        let report = self.critic.update(&batch)?;
+        Ok((report.loss, report.mean_q))
+    }
+
+    /// Actor update (§1): loss `mean(α·log π − min_i Q_i)` on a reparameterised sample, the
+    /// actor in train mode and the critic in eval mode; Adam. Returns (loss, mean log π).
+    fn update_actor(&mut self, obs: &Tensor, alpha: f64, rng: &mut ChaCha8Rng) -> Result<(f64, f64), AlgoError> {
+        let noise = self.actor.draw_noise(rng, obs.dim(0)?)?;
+        let sample = self.actor.sample(obs, &noise, ForwardMode::Train)?;
+        let q_members = self.critic.q_values_eval(obs, &sample.action)?;
+        let loss = actor_loss(&q_members, &sample.log_prob, alpha)?;
+        let grads = host_gradients(self.actor.params(), &loss.backward()?)?;
+        self.actor_adam.step(self.actor.params(), &grads)?;
+        let mean = |t: &Tensor| -> Result<f64, AlgoError> { Ok(f64::from(t.mean_all()?.to_scalar::<f32>()?)) };
+        Ok((mean(&loss)?, mean(&sample.log_prob)?))
+    }
+
+    /// Temperature update (§1) on `mean log π`: the actor update's, or a fresh sample's.
+    fn update_temperature(
+        &mut self,
+        obs: &Tensor,
+        update_log_prob: f64,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<(), AlgoError> {
+        let EntropyCoef::Auto { target_entropy_per_action_dim, sample, .. } = self.cfg.entropy_coef else {
+            return Ok(());
+        };
+        let log_prob_mean = match sample {
+            TemperatureSample::ActorUpdate => update_log_prob,
+            TemperatureSample::Fresh => {
+                let noise = self.actor.draw_noise(rng, obs.dim(0)?)?;
+                let fresh = self.actor.sample(obs, &noise, ForwardMode::Eval)?;
+                f64::from(fresh.log_prob.detach().mean_all()?.to_scalar::<f32>()?)
+            }
+        };
+        let alpha = self.alpha()?;
+        let target = target_entropy_per_action_dim * self.act_dim as f64;
+        let grad = temperature_gradient(alpha, log_prob_mean, target);
+        if let Some(adam) = self.alpha_adam.as_mut() {
+            adam.step(&self.log_alpha, &[vec![grad as f32]])?;
+        }
+        Ok(())
+    }
+}
+
+impl Agent for SacAgent {
+    /// [`ActMode::Explore`]: a tanh-Gaussian sample. [`ActMode::Eval`]: deterministic, `tanh(μ)`.
+    fn act(&mut self, obs: &[f32], mode: ActMode, rng: &mut ChaCha8Rng, action: &mut [f32]) -> Result<(), AlgoError> {
+        let a = self.actor.act_one(obs, mode, rng)?;
+        for (out, a) in action.iter_mut().zip(a) {
+            *out = a.clamp(-1.0, 1.0);
+        }
+        Ok(())
+    }
+
+    fn update(&mut self, replay: &ReplayBuffer, rng: &mut ChaCha8Rng) -> Result<Vec<Option<f64>>, AlgoError> {
+        let (b, utd) = (self.cfg.batch_size, self.cfg.updates_per_step);
+        let mut batch = std::mem::take(&mut self.batch);
+        replay.sample_into(b * utd, rng, &mut batch)?;
+        self.batch = batch;
+        let obs_dim = self.batch.obs.len() / (b * utd);
+        let mut out = vec![None; SAC_METRICS.len()];
+        for i in 0..utd {
+            let alpha = self.alpha()?;
+            let mb = self.rows(i * b, b, obs_dim)?;
+            let (rewards, continues) = (mb.rewards.to_vec(), mb.continues.to_vec());
+            let mb = Minibatch { rewards: &rewards, continues: &continues, ..mb };
+            let (critic_loss, mean_q) = self.update_critic(&mb, alpha, rng)?;
+            (out[0], out[1]) = (Some(critic_loss), Some(mean_q));
+            for _ in 0..self.cfg.policy_schedule.actor_updates_after(self.n_updates + i as u64 + 1) {
+                let alpha = self.alpha()?;
+                let (loss, log_prob) = self.update_actor(&mb.obs, alpha, rng)?;
+                self.update_temperature(&mb.obs, log_prob, rng)?;
+                (out[2], out[4]) = (Some(loss), Some(-log_prob));
+            }
+        }
+        self.n_updates += utd as u64;
+        out[3] = Some(self.alpha()?);
+        Ok(out)
+    }
+
+    fn metric_names(&self) -> Vec<&'static str> {
+        SAC_METRICS.to_vec()
+    }
+
+    fn save(&self) -> Result<CheckpointFiles, AlgoError> {
+        self.save_files()
+    }
+
+    fn load(&mut self, files: &CheckpointFiles) -> Result<(), AlgoError> {
+        self.load_files(files)
+    }
+}

@@ -1,0 +1,244 @@
+//! The SAC agent in the training loop (smoke preset, Pendulum): update counts, determinism, exact
+//! resume through checkpoints, deterministic evaluation, bad configs, and its loss functions.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use candle_core::{Device, Tensor};
+use dime_algos::run::{AgentConfig, Algo, RunConfig};
+use dime_algos::sac::{
+    actor_loss, tanh_gaussian_log_prob, temperature_gradient, EntropyCoef, SacAgent, SacConfig, TanhGaussianActor,
+};
+use dime_algos::{ActMode, Agent, AlgoError, LoopConfig, Observer, Outcome, Silent, Streams, Trainer};
+use dime_critic::ForwardMode;
+use dime_envs::{make_unit, EnvConfig};
+use dime_nn::ParamStore;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+const TASK: &str = "gym/Pendulum-v1";
+
+fn loop_cfg() -> LoopConfig {
+    LoopConfig {
+        total_steps: 300,
+        learning_starts: 100,
+        eval_every: 100,
+        eval_episodes: 1,
+        checkpoint_every: 150,
+        replay_capacity: 10_000,
+    }
+}
+
+fn agent_with(cfg: SacConfig, seed: u64) -> Result<SacAgent, AlgoError> {
+    let spec = dime_envs::spec(TASK, &EnvConfig::default()).unwrap();
+    let mut init = Streams::new(seed).init;
+    SacAgent::new(cfg, spec.obs_dim, spec.act_dim, &mut init)
+}
+
+fn agent(seed: u64) -> SacAgent {
+    agent_with(SacConfig::smoke(), seed).unwrap()
+}
+
+fn trainer<'a>(agent: &'a mut SacAgent, seed: u64, dir: &Path) -> Trainer<'a> {
+    let env = EnvConfig::default();
+    let (train, eval) = (make_unit(TASK, &env).unwrap(), make_unit(TASK, &env).unwrap());
+    Trainer::new(loop_cfg(), agent, train, eval, seed, Some(dir)).unwrap()
+}
+
+fn metrics_without_wall_time(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    text.lines()
+        .map(|l| l.split(',').enumerate().filter(|(i, _)| *i != 2).map(|(_, c)| c).collect::<Vec<_>>().join(","))
+        .collect()
+}
+
+fn checksum(store: &ParamStore) -> Vec<u32> {
+    let mut bits = Vec::new();
+    for (_, var) in store.iter() {
+        bits.extend(var.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|x| x.to_bits()));
+    }
+    bits
+}
+
+/// Actor, critic and target critic parameters.
+fn parameter_checksum(agent: &SacAgent) -> Vec<u32> {
+    let mut bits = checksum(agent.actor().params());
+    bits.extend(checksum(agent.critic().params()));
+    bits.extend(checksum(agent.critic().target_params().expect("SAC has targets")));
+    bits
+}
+
+struct StopAt<'a>(u64, &'a AtomicBool);
+impl Observer for StopAt<'_> {
+    fn on_step(&mut self, env_steps: u64) {
+        if env_steps == self.0 {
+            self.1.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+#[test]
+fn update_counts_follow_utd_1_and_the_compensated_policy_delay() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = agent(0);
+    let initial_target = checksum(a.critic().target_params().unwrap());
+    trainer(&mut a, 0, dir.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
+    // Updates after env steps 101..=300: 200 env steps × 1 critic update.
+    assert_eq!(a.critic_updates(), 200);
+    // CleanRL's policy_frequency 2: after critic updates 2, 4, …, 200 (100 times), 2 actor updates each.
+    assert_eq!(a.actor_updates(), 200);
+    assert_eq!(a.temperature_updates(), 200);
+    // The Polyak targets moved, but stay distinct from the online critic (τ = 0.005).
+    let target = checksum(a.critic().target_params().unwrap());
+    assert_ne!(target, initial_target);
+    assert_ne!(target, checksum(a.critic().params()));
+    // Three evaluation rows with every metric present once the actor has been updated.
+    let rows = metrics_without_wall_time(dir.path());
+    assert_eq!(rows.len(), 4);
+    assert!(rows[0].ends_with("critic_loss,mean_q,actor_loss,alpha,entropy"), "{}", rows[0]);
+    assert!(!rows[3].contains("NaN"), "{}", rows[3]);
+    // Auto-α moved away from its initial 1.0.
+    assert_ne!(a.alpha().unwrap(), 1.0);
+}
+
+#[test]
+fn same_seed_gives_identical_runs_and_another_seed_differs() {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut agents = [agent(1), agent(1), agent(2)];
+    for ((a, seed), dir) in agents.iter_mut().zip([1, 1, 2]).zip(&dirs) {
+        trainer(a, seed, dir.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
+    }
+    assert_eq!(metrics_without_wall_time(dirs[0].path()), metrics_without_wall_time(dirs[1].path()));
+    assert_eq!(parameter_checksum(&agents[0]), parameter_checksum(&agents[1]));
+    assert_ne!(metrics_without_wall_time(dirs[0].path()), metrics_without_wall_time(dirs[2].path()));
+    assert_ne!(parameter_checksum(&agents[0]), parameter_checksum(&agents[2]));
+}
+
+#[test]
+fn an_interrupted_run_resumes_exactly() {
+    let (full, split) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut reference = agent(3);
+    trainer(&mut reference, 3, full.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
+
+    // Stop at an odd critic-update count (123), between the two halves of a policy period.
+    let mut first = agent(3);
+    let stop = AtomicBool::new(false);
+    let outcome = trainer(&mut first, 3, split.path()).run(&stop, &mut StopAt(223, &stop)).unwrap();
+    assert_eq!(outcome, Outcome::Interrupted { env_steps: 223 });
+
+    // A fresh agent with another init seed: everything must come from the checkpoint.
+    let mut second = agent(99);
+    let env = EnvConfig::default();
+    let (train, eval) = (make_unit(TASK, &env).unwrap(), make_unit(TASK, &env).unwrap());
+    let mut resumed = Trainer::resume(loop_cfg(), &mut second, train, eval, split.path()).unwrap();
+    assert_eq!(resumed.run(&AtomicBool::new(false), &mut Silent).unwrap(), Outcome::Finished);
+    drop(resumed);
+    assert_eq!(metrics_without_wall_time(full.path()), metrics_without_wall_time(split.path()));
+    assert_eq!(parameter_checksum(&reference), parameter_checksum(&second));
+    assert_eq!(reference.alpha().unwrap().to_bits(), second.alpha().unwrap().to_bits());
+    assert_eq!(reference.actor_updates(), second.actor_updates());
+}
+
+#[test]
+fn a_checkpoint_missing_its_arrays_is_refused_with_the_file_name() {
+    let a = agent(4);
+    let mut files = a.save().unwrap();
+    files.remove("sac.safetensors");
+    let err = agent(5).load(&files).unwrap_err();
+    assert!(err.to_string().contains("sac.safetensors"), "{err}");
+}
+
+#[test]
+fn eval_mode_is_the_deterministic_tanh_of_the_mean() {
+    let cfg = SacConfig::smoke();
+    let mut actor = TanhGaussianActor::new(cfg.actor, 3, 1, &mut ChaCha8Rng::seed_from_u64(6)).unwrap();
+    let obs = [0.3f32, -0.8, 1.5];
+    let x = actor.act_one(&obs, ActMode::Eval, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+    let y = actor.act_one(&obs, ActMode::Eval, &mut ChaCha8Rng::seed_from_u64(2)).unwrap();
+    assert_eq!(x, y, "evaluation draws no noise");
+    let (mean, _) = actor.heads(&Tensor::from_slice(&obs, (1, 3), &Device::Cpu).unwrap(), ForwardMode::Eval).unwrap();
+    assert_eq!(x, mean.tanh().unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap());
+    // Exploration samples: different streams give different actions, the same stream the same.
+    let y = actor.act_one(&obs, ActMode::Explore, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+    let z = actor.act_one(&obs, ActMode::Explore, &mut ChaCha8Rng::seed_from_u64(2)).unwrap();
+    assert_ne!(y, z);
+    assert_eq!(y, actor.act_one(&obs, ActMode::Explore, &mut ChaCha8Rng::seed_from_u64(1)).unwrap());
+    // Through the agent too.
+    let mut a = agent(6);
+    let (mut p, mut q) = (vec![0.0; 1], vec![0.0; 1]);
+    a.act(&obs, ActMode::Eval, &mut ChaCha8Rng::seed_from_u64(1), &mut p).unwrap();
+    a.act(&obs, ActMode::Eval, &mut ChaCha8Rng::seed_from_u64(2), &mut q).unwrap();
+    assert_eq!(p, q);
+}
+
+#[test]
+fn bad_configs_are_errors() {
+    let mut cfg = SacConfig::smoke();
+    cfg.batch_size = 0;
+    assert!(matches!(agent_with(cfg, 0), Err(AlgoError::Config(_))));
+    let mut cfg = SacConfig::smoke();
+    cfg.entropy_coef = EntropyCoef::Fixed(-0.1);
+    assert!(matches!(agent_with(cfg, 0), Err(AlgoError::Config(_))));
+    let mut cfg = SacConfig::smoke();
+    cfg.gamma = 1.0;
+    assert!(matches!(agent_with(cfg, 0), Err(AlgoError::Config(_))));
+    let err = RunConfig::from_preset(Algo::Sac, "paper_gym", TASK, 0, 100).unwrap_err();
+    assert!(err.to_string().contains("unknown preset `paper_gym` for sac"), "{err}");
+}
+
+#[test]
+fn sac_runs_are_configured_by_preset_and_round_trip_through_toml() {
+    assert_eq!(Algo::parse("sac").unwrap(), Algo::Sac);
+    let run = RunConfig::from_preset(Algo::Sac, "cpu", TASK, 7, 1000).unwrap();
+    assert_eq!(run.algo(), Algo::Sac);
+    let AgentConfig::Sac(cfg) = &run.agent else { panic!("sac config") };
+    assert_eq!((cfg.batch_size, cfg.updates_per_step, cfg.critic.hidden_widths.clone()), (256, 1, vec![256, 256]));
+    assert_eq!(RunConfig::from_toml(&run.to_toml()).unwrap(), run);
+    let (agent, resolved) = run.build_agent().unwrap();
+    assert_eq!(agent.metric_names(), ["critic_loss", "mean_q", "actor_loss", "alpha", "entropy"]);
+    assert_eq!(resolved, run);
+    let bad = run.to_toml().replace("gamma = 0.99", "gamma = 0.99\ngama = 0.9");
+    assert!(RunConfig::from_toml(&bad).is_err(), "unknown keys are refused");
+}
+
+#[test]
+fn tanh_gaussian_log_prob_matches_the_closed_form() {
+    // log π = Σ_i [ −½ε_i² − log σ_i − ½log 2π − log(1 − tanh²(u_i)) ], computed here in f64
+    // with the direct (unstable for large |u|, fine here) Jacobian form.
+    let (eps, log_std, u) = ([0.5f64, -1.0], [0.0f64, -0.5], [0.3f64, -2.0]);
+    let expected: f64 = (0..2)
+        .map(|i| {
+            -0.5 * eps[i] * eps[i]
+                - log_std[i]
+                - 0.5 * (2.0 * std::f64::consts::PI).ln()
+                - (1.0 - u[i].tanh().powi(2)).ln()
+        })
+        .sum();
+    let t = |v: [f64; 2]| Tensor::from_slice(&v.map(|x| x as f32), (1, 2), &Device::Cpu).unwrap();
+    let got = tanh_gaussian_log_prob(&t(eps), &t(log_std), &t(u)).unwrap().to_vec1::<f32>().unwrap();
+    assert!((f64::from(got[0]) - expected).abs() < 1e-5, "{got:?} vs {expected}");
+    // The stable Jacobian keeps large pre-activations finite, where 1 − tanh²(u) rounds to 0 in f32.
+    let got = tanh_gaussian_log_prob(&t([0.0, 0.0]), &t([0.0, 0.0]), &t([30.0, -30.0])).unwrap();
+    let v = got.to_vec1::<f32>().unwrap()[0];
+    // −log(1 − tanh²(u)) ≈ 2|u| − log 4 per coordinate, plus −½log 2π each.
+    let expected = 2.0 * (60.0 - 4f64.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln());
+    assert!((f64::from(v) - expected).abs() < 1e-3, "{v} vs {expected}");
+}
+
+#[test]
+fn actor_loss_is_the_mean_of_alpha_log_prob_minus_the_member_min_q() {
+    // Members Q1 = [1, 3], Q2 = [3, 2] → min = [1, 2]; log π = [0.5, −1], α = 2:
+    // mean(2·0.5 − 1, 2·(−1) − 2) = mean(0, −4) = −2. A mean over members would give −2.75.
+    let t = |v: &[f32]| Tensor::from_slice(v, v.len(), &Device::Cpu).unwrap();
+    let loss = actor_loss(&[t(&[1.0, 3.0]), t(&[3.0, 2.0])], &t(&[0.5, -1.0]), 2.0).unwrap();
+    assert_eq!(loss.to_scalar::<f32>().unwrap(), -2.0);
+}
+
+#[test]
+fn temperature_rises_while_the_entropy_is_below_its_target() {
+    // d = 2, H̄ = −2. Gradient descent on log α moves against −α·(mean log π + H̄).
+    assert!(temperature_gradient(0.5, 3.0, -2.0) < 0.0, "entropy −3 below −2 → α rises");
+    assert!(temperature_gradient(0.5, 0.0, -2.0) > 0.0, "entropy 0 above −2 → α falls");
+    // −2·(3 − 2) = −2.
+    assert_eq!(temperature_gradient(2.0, 3.0, -2.0), -2.0);
+}
