@@ -12,10 +12,12 @@
 //! - [`Trainer`]: the off-policy loop, generic over any [`Agent`], with evaluation, metrics,
 //!   scheduled and interrupt-time checkpoints, exact resume and a non-finite guard.
 //!
-//! The agents: [`dime::DimeAgent`] and [`sac::SacAgent`] (SAC; CrossQ is not built yet).
+//! The agents: [`dime::DimeAgent`] and [`sac::SacAgent`], which also runs CrossQ with the
+//! settings of [`crossq`].
 
 mod agent;
 pub mod checkpoint;
+pub mod crossq;
 pub mod dime;
 mod error;
 mod metrics;

@@ -8,6 +8,7 @@ use dime_envs::{make_unit, EnvConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::agent::Agent;
+use crate::crossq;
 use crate::dime::{DimeAgent, DimeConfig};
 use crate::error::AlgoError;
 use crate::sac::{SacAgent, SacConfig};
@@ -22,17 +23,20 @@ pub enum Algo {
     Dime,
     /// Soft actor-critic with a tanh-Gaussian actor and twin Q with Polyak targets (Haarnoja et al., 2018).
     Sac,
+    /// SAC without target networks, with BatchRenorm critics and actor (Bhatt, Palenicek et al., 2024).
+    Crossq,
 }
 
 impl Algo {
     /// Every algorithm `dime train` can run.
-    pub const ALL: [Algo; 2] = [Algo::Dime, Algo::Sac];
+    pub const ALL: [Algo; 3] = [Algo::Dime, Algo::Sac, Algo::Crossq];
 
     /// The name used on the command line and in configs.
     pub fn name(self) -> &'static str {
         match self {
             Algo::Dime => "dime",
             Algo::Sac => "sac",
+            Algo::Crossq => "crossq",
         }
     }
 
@@ -49,6 +53,7 @@ impl Algo {
         match self {
             Algo::Dime => &DimeConfig::PRESETS,
             Algo::Sac => &SacConfig::PRESETS,
+            Algo::Crossq => &crossq::PRESETS,
         }
     }
 }
@@ -61,6 +66,8 @@ pub enum AgentConfig {
     Dime(DimeConfig),
     /// SAC's settings.
     Sac(SacConfig),
+    /// CrossQ's settings: the SAC agent's, with CrossQ's values.
+    Crossq(SacConfig),
 }
 
 /// Everything that defines a run; written, resolved, to `config.toml`.
@@ -92,6 +99,7 @@ impl RunConfig {
         let agent = match algo {
             Algo::Dime => AgentConfig::Dime(DimeConfig::preset(preset).ok_or_else(unknown)?),
             Algo::Sac => AgentConfig::Sac(SacConfig::preset(preset).ok_or_else(unknown)?),
+            Algo::Crossq => AgentConfig::Crossq(crossq::preset(preset).ok_or_else(unknown)?),
         };
         let env = EnvConfig::default();
         dime_envs::spec(task, &env)?;
@@ -111,6 +119,7 @@ impl RunConfig {
         match self.agent {
             AgentConfig::Dime(_) => Algo::Dime,
             AgentConfig::Sac(_) => Algo::Sac,
+            AgentConfig::Crossq(_) => Algo::Crossq,
         }
     }
 
@@ -144,7 +153,9 @@ impl RunConfig {
                 resolved.agent = AgentConfig::Dime(agent.config().clone());
                 Box::new(agent)
             }
-            AgentConfig::Sac(cfg) => Box::new(SacAgent::new(cfg.clone(), spec.obs_dim, spec.act_dim, &mut init)?),
+            AgentConfig::Sac(cfg) | AgentConfig::Crossq(cfg) => {
+                Box::new(SacAgent::new(cfg.clone(), spec.obs_dim, spec.act_dim, &mut init)?)
+            }
         };
         Ok((agent, resolved))
     }

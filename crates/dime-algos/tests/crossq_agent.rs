@@ -1,0 +1,146 @@
+//! CrossQ (the SAC agent with CrossQ's settings) in the training loop (smoke preset, Pendulum):
+//! update counts with the plain policy delay, BatchRenorm statistics in actor and critic, no
+//! target networks, determinism and exact resume with the normalisation state in the checkpoint.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use dime_algos::run::{AgentConfig, Algo, RunConfig};
+use dime_algos::sac::{LogStdBound, PolicySchedule, SacAgent, SacConfig};
+use dime_algos::{crossq, LoopConfig, Observer, Outcome, Silent, Streams, Trainer};
+use dime_critic::{Bootstrap, Normalisation};
+use dime_envs::{make_unit, EnvConfig};
+use dime_nn::ParamStore;
+
+const TASK: &str = "gym/Pendulum-v1";
+
+fn loop_cfg() -> LoopConfig {
+    LoopConfig {
+        total_steps: 300,
+        learning_starts: 100,
+        eval_every: 100,
+        eval_episodes: 1,
+        checkpoint_every: 150,
+        replay_capacity: 10_000,
+    }
+}
+
+fn agent(seed: u64) -> SacAgent {
+    let spec = dime_envs::spec(TASK, &EnvConfig::default()).unwrap();
+    let mut init = Streams::new(seed).init;
+    SacAgent::new(crossq::smoke(), spec.obs_dim, spec.act_dim, &mut init).unwrap()
+}
+
+fn trainer<'a>(agent: &'a mut SacAgent, seed: u64, dir: &Path) -> Trainer<'a> {
+    let env = EnvConfig::default();
+    let (train, eval) = (make_unit(TASK, &env).unwrap(), make_unit(TASK, &env).unwrap());
+    Trainer::new(loop_cfg(), agent, train, eval, seed, Some(dir)).unwrap()
+}
+
+fn metrics_without_wall_time(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    text.lines()
+        .map(|l| l.split(',').enumerate().filter(|(i, _)| *i != 2).map(|(_, c)| c).collect::<Vec<_>>().join(","))
+        .collect()
+}
+
+fn checksum(store: &ParamStore) -> Vec<u32> {
+    let mut bits = Vec::new();
+    for (_, var) in store.iter() {
+        bits.extend(var.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|x| x.to_bits()));
+    }
+    bits
+}
+
+/// Parameters and BatchRenorm running statistics of actor and critic.
+fn state_checksum(agent: &SacAgent) -> Vec<u32> {
+    let mut bits = checksum(agent.actor().params());
+    bits.extend(checksum(agent.critic().params()));
+    let mut norms = agent.actor().batch_renorms();
+    norms.extend(agent.critic().batch_renorms(0));
+    norms.extend(agent.critic().batch_renorms(1));
+    for n in norms {
+        for t in [n.running_mean(), n.running_var()] {
+            bits.extend(t.flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|x| x.to_bits()));
+        }
+        bits.push(n.steps() as u32);
+    }
+    bits
+}
+
+struct StopAt<'a>(u64, &'a AtomicBool);
+impl Observer for StopAt<'_> {
+    fn on_step(&mut self, env_steps: u64) {
+        if env_steps == self.0 {
+            self.1.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+#[test]
+fn the_presets_are_crossq_and_differ_from_sac_only_in_crossq_settings() {
+    let (c, s) = (crossq::paper(), SacConfig::paper());
+    assert_eq!(c.critic.hidden_widths, vec![2048, 2048]);
+    assert_eq!(c.critic.bootstrap, Bootstrap::JointForward);
+    assert!(matches!(c.critic.normalisation, Normalisation::BatchRenorm(_)));
+    assert!(matches!(c.actor.normalisation, Normalisation::BatchRenorm(_)));
+    assert_eq!(c.actor.log_std, LogStdBound::Clip { min: -20.0, max: 2.0 });
+    assert_eq!(c.policy_schedule, PolicySchedule::Delayed { every: 3 });
+    assert_eq!((c.actor_adam.lr, c.actor_adam.beta1), (1e-3, 0.5));
+    assert_eq!((c.batch_size, c.updates_per_step, c.gamma), (s.batch_size, s.updates_per_step, s.gamma));
+    assert_eq!(crossq::cpu().critic.hidden_widths, vec![256, 256]);
+    let run = RunConfig::from_preset(Algo::parse("crossq").unwrap(), "cpu", TASK, 0, 100).unwrap();
+    assert!(matches!(run.agent, AgentConfig::Crossq(_)));
+    assert_eq!(run.algo(), Algo::Crossq);
+    assert_eq!(RunConfig::from_toml(&run.to_toml()).unwrap(), run);
+}
+
+#[test]
+fn update_counts_follow_the_plain_policy_delay_and_batch_renorm_moves_once_per_train_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = agent(0);
+    assert!(a.critic().target_params().is_none(), "CrossQ has no target networks");
+    trainer(&mut a, 0, dir.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
+    // 200 env steps after warm-up × UTD 1; actor and α after critic updates 3, 6, …, 198: 66.
+    assert_eq!(a.critic_updates(), 200);
+    assert_eq!(a.actor_updates(), 66);
+    assert_eq!(a.temperature_updates(), 66);
+    // Critic BRN: one train-mode joint pass per critic update; actor BRN: one per actor update
+    // (sampling a' for the target, acting and the actor's use inside the critic are eval mode).
+    let critic_norms = a.critic().batch_renorms(0);
+    assert_eq!(critic_norms.len(), 3, "input and after each of the two hidden layers");
+    assert!(critic_norms.iter().all(|n| n.steps() == 200));
+    let actor_norms = a.actor().batch_renorms();
+    assert_eq!(actor_norms.len(), 3);
+    assert!(actor_norms.iter().all(|n| n.steps() == 66));
+    let rows = metrics_without_wall_time(dir.path());
+    assert_eq!(rows.len(), 4);
+    assert!(!rows[3].contains("NaN"), "{}", rows[3]);
+}
+
+#[test]
+fn same_seed_gives_identical_runs_and_an_interrupted_run_resumes_exactly() {
+    let (full, again, split) =
+        (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut reference = agent(3);
+    trainer(&mut reference, 3, full.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
+    let mut twin = agent(3);
+    trainer(&mut twin, 3, again.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
+    assert_eq!(metrics_without_wall_time(full.path()), metrics_without_wall_time(again.path()));
+    assert_eq!(state_checksum(&reference), state_checksum(&twin));
+
+    // Stop between two actor updates (critic update 122 of the period 120, 123).
+    let mut first = agent(3);
+    let stop = AtomicBool::new(false);
+    let outcome = trainer(&mut first, 3, split.path()).run(&stop, &mut StopAt(222, &stop)).unwrap();
+    assert_eq!(outcome, Outcome::Interrupted { env_steps: 222 });
+    let mut second = agent(99);
+    let env = EnvConfig::default();
+    let (train, eval) = (make_unit(TASK, &env).unwrap(), make_unit(TASK, &env).unwrap());
+    let mut resumed = Trainer::resume(loop_cfg(), &mut second, train, eval, split.path()).unwrap();
+    assert_eq!(resumed.run(&AtomicBool::new(false), &mut Silent).unwrap(), Outcome::Finished);
+    drop(resumed);
+    assert_eq!(metrics_without_wall_time(full.path()), metrics_without_wall_time(split.path()));
+    assert_eq!(state_checksum(&reference), state_checksum(&second));
+    assert_eq!(reference.alpha().unwrap().to_bits(), second.alpha().unwrap().to_bits());
+}
