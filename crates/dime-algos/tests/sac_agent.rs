@@ -242,3 +242,21 @@ fn temperature_rises_while_the_entropy_is_below_its_target() {
     // −2·(3 − 2) = −2.
     assert_eq!(temperature_gradient(2.0, 3.0, -2.0), -2.0);
 }
+
+#[test]
+fn the_tanh_gaussian_density_integrates_to_one_over_the_action_interval() {
+    // ∫_{−1}^{1} π(a) da = ∫ π(tanh u)·(1 − tanh²u) du; midpoint rule on u ∈ [−8, 8] with
+    // μ = 0.3, σ = 0.7 (the Gaussian mass outside is < 1e-20). ε = (u − μ)/σ for each grid point.
+    let (mu, log_sigma, n, width) = (0.3f64, 0.7f64.ln(), 4000usize, 16.0f64);
+    let du = width / n as f64;
+    let u: Vec<f64> = (0..n).map(|i| -8.0 + (i as f64 + 0.5) * du).collect();
+    let eps: Vec<f32> = u.iter().map(|u| ((u - mu) / log_sigma.exp()) as f32).collect();
+    let col = |v: Vec<f32>| Tensor::from_vec(v, (n, 1), &Device::Cpu).unwrap();
+    let log_prob =
+        tanh_gaussian_log_prob(&col(eps), &col(vec![log_sigma as f32; n]), &col(u.iter().map(|&u| u as f32).collect()))
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+    let mass: f64 = log_prob.iter().zip(&u).map(|(lp, u)| (f64::from(*lp)).exp() * (1.0 - u.tanh().powi(2)) * du).sum();
+    assert!((mass - 1.0).abs() < 1e-4, "{mass}");
+}
