@@ -29,7 +29,7 @@ pub struct UpdateTimings {
     pub forward: Duration,
     /// `loss.backward()`.
     pub backward: Duration,
-    /// Gradients to the host and the fused Adam step.
+    /// The in-place Adam step.
     pub optimiser: Duration,
 }
 

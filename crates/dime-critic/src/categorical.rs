@@ -4,15 +4,15 @@
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
-use dime_nn::{BatchRenorm, ParamStore};
+use dime_nn::{Adam, BatchRenorm, ParamStore};
 use rand_chacha::ChaCha8Rng;
 
 use crate::batch::{check_pair, critic_input, joint_input, split_halves};
-use crate::fused_adam::descend;
+use crate::descend::descend;
 use crate::mlp::{Mlp, MlpBuild};
 use crate::{
     categorical_td_loss, critic_target, Bootstrap, CriticBatch, CriticConfig, CriticError, CriticHead, CriticUpdate,
-    ForwardMode, FusedAdam, Support, UpdateTimings,
+    ForwardMode, Support, UpdateTimings,
 };
 
 /// Per-member outputs of the joint pass, split into the current half `(s, a)` and the next half
@@ -35,7 +35,7 @@ pub struct CategoricalCritic {
     action_dim: usize,
     store: ParamStore,
     members: Vec<Mlp>,
-    adam: FusedAdam,
+    adam: Adam,
 }
 
 impl CategoricalCritic {
@@ -67,7 +67,7 @@ impl CategoricalCritic {
         let support_column = Tensor::from_vec(support.values().to_vec(), (atoms, 1), &Device::Cpu)?
             .to_dtype(dtype)?
             .to_device(device)?;
-        let adam = FusedAdam::new(&store, config.adam);
+        let adam = Adam::new(&store, config.adam);
         Ok(Self { support, support_column, entropy_coef, obs_dim, action_dim, store, members, adam })
     }
 
@@ -82,12 +82,12 @@ impl CategoricalCritic {
     }
 
     /// The optimiser state (checkpoints).
-    pub fn optimiser(&self) -> &FusedAdam {
+    pub fn optimiser(&self) -> &Adam {
         &self.adam
     }
 
-    /// The optimiser state, for restoring it from a checkpoint ([`FusedAdam::restore`]).
-    pub fn optimiser_mut(&mut self) -> &mut FusedAdam {
+    /// The optimiser state, for restoring it from a checkpoint ([`Adam::restore`]).
+    pub fn optimiser_mut(&mut self) -> &mut Adam {
         &mut self.adam
     }
 

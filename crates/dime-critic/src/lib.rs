@@ -14,7 +14,7 @@
 //! - **The categorical target is computed on the host** in f32 in the official operation order:
 //!   it is under a stop-gradient, costs `B·N` operations per member, and so matches the official
 //!   projection to float rounding instead of to the accident of a tensor formulation.
-//! - **Each critic owns one name-sorted [`dime_nn::ParamStore`] and one [`FusedAdam`]**, which
+//! - **Each critic owns one name-sorted [`dime_nn::ParamStore`] and one [`dime_nn::Adam`] stepped in place**, which
 //!   updates the parameters' own storage in place (the same arithmetic as [`dime_nn::Adam`] without
 //!   its host round trip, measured at ~12% of a paper-critic update), so updates are deterministic
 //!   and report their forward / backward / optimiser split ([`UpdateTimings`]) for the benchmarks.
@@ -27,8 +27,8 @@
 mod batch;
 mod categorical;
 mod config;
+mod descend;
 mod error;
-mod fused_adam;
 mod losses;
 mod mlp;
 mod projection;
@@ -40,7 +40,6 @@ pub use batch::{CriticBatch, CriticUpdate, UpdateTimings};
 pub use categorical::{CategoricalCritic, JointOutput};
 pub use config::{Bootstrap, CriticConfig, CriticHead, Normalisation};
 pub use error::CriticError;
-pub use fused_adam::FusedAdam;
 pub use losses::{categorical_td_loss, soft_q_target, squared_td_loss, value_loss, LOG_EPSILON};
 pub use mlp::ForwardMode;
 pub use projection::{critic_target, project_onto_atoms, shifted_atoms, TdInputs};

@@ -4,15 +4,15 @@
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
-use dime_nn::{polyak_update, BatchRenorm, ParamStore};
+use dime_nn::{polyak_update, Adam, BatchRenorm, ParamStore};
 use rand_chacha::ChaCha8Rng;
 
 use crate::batch::{check_batch, check_pair, critic_input, joint_input, split_halves};
-use crate::fused_adam::descend;
+use crate::descend::descend;
 use crate::mlp::{Mlp, MlpBuild};
 use crate::{
     soft_q_target, squared_td_loss, Bootstrap, CriticBatch, CriticConfig, CriticError, CriticHead, CriticUpdate,
-    ForwardMode, FusedAdam, JointOutput, Normalisation, UpdateTimings,
+    ForwardMode, JointOutput, Normalisation, UpdateTimings,
 };
 
 /// Polyak target networks: their own store, members reading from it, and τ.
@@ -31,7 +31,7 @@ pub struct ScalarCritic {
     store: ParamStore,
     members: Vec<Mlp>,
     target: Option<TargetNetworks>,
-    adam: FusedAdam,
+    adam: Adam,
 }
 
 impl ScalarCritic {
@@ -73,7 +73,7 @@ impl ScalarCritic {
                 Some(TargetNetworks { store: target_store, members: target_members, tau })
             }
         };
-        let adam = FusedAdam::new(&store, config.adam);
+        let adam = Adam::new(&store, config.adam);
         Ok(Self { obs_dim, action_dim, store, members, target, adam })
     }
 
@@ -83,12 +83,12 @@ impl ScalarCritic {
     }
 
     /// The optimiser state (checkpoints).
-    pub fn optimiser(&self) -> &FusedAdam {
+    pub fn optimiser(&self) -> &Adam {
         &self.adam
     }
 
-    /// The optimiser state, for restoring it from a checkpoint ([`FusedAdam::restore`]).
-    pub fn optimiser_mut(&mut self) -> &mut FusedAdam {
+    /// The optimiser state, for restoring it from a checkpoint ([`Adam::restore`]).
+    pub fn optimiser_mut(&mut self) -> &mut Adam {
         &mut self.adam
     }
 

@@ -1,14 +1,14 @@
 //! State-value network `V(s)` for on-policy methods (PPO-style advantage estimation).
 
 use candle_core::{DType, Device, Tensor};
-use dime_nn::{AdamConfig, ParamStore};
+use dime_nn::{Adam, AdamConfig, ParamStore};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::descend::descend;
 use crate::error::check_shape;
-use crate::fused_adam::descend;
 use crate::mlp::{Mlp, MlpBuild};
-use crate::{value_loss, CriticError, FusedAdam, Normalisation};
+use crate::{value_loss, CriticError, Normalisation};
 
 /// Shape and optimiser of a value network.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,7 +33,7 @@ pub struct ValueNetwork {
     obs_dim: usize,
     store: ParamStore,
     net: Mlp,
-    adam: FusedAdam,
+    adam: Adam,
 }
 
 impl ValueNetwork {
@@ -51,7 +51,7 @@ impl ValueNetwork {
         let mut store = ParamStore::new();
         let build = MlpBuild { store: &mut store, rng, dtype, device };
         let net = Mlp::new(build, "v", obs_dim, &config.hidden_widths, 1, Normalisation::None)?;
-        let adam = FusedAdam::new(&store, config.adam);
+        let adam = Adam::new(&store, config.adam);
         Ok(Self { obs_dim, store, net, adam })
     }
 
@@ -61,12 +61,12 @@ impl ValueNetwork {
     }
 
     /// The optimiser state (checkpoints).
-    pub fn optimiser(&self) -> &FusedAdam {
+    pub fn optimiser(&self) -> &Adam {
         &self.adam
     }
 
-    /// The optimiser state, for restoring it from a checkpoint ([`FusedAdam::restore`]).
-    pub fn optimiser_mut(&mut self) -> &mut FusedAdam {
+    /// The optimiser state, for restoring it from a checkpoint ([`Adam::restore`]).
+    pub fn optimiser_mut(&mut self) -> &mut Adam {
         &mut self.adam
     }
 

@@ -19,6 +19,7 @@
 //! matters (optimiser state, Polyak averaging, checkpoints) iterates in one fixed order.
 
 mod activation;
+mod adam_in_place;
 mod batch_renorm;
 pub mod clip;
 mod cpu_map;

@@ -34,11 +34,11 @@ impl AdamConfig {
 /// Adam state for one [`ParamStore`].
 #[derive(Debug, Clone)]
 pub struct Adam {
-    config: AdamConfig,
-    names: Vec<String>,
-    first_moment: Vec<Vec<f32>>,
-    second_moment: Vec<Vec<f32>>,
-    steps: u64,
+    pub(crate) config: AdamConfig,
+    pub(crate) names: Vec<String>,
+    pub(crate) first_moment: Vec<Vec<f32>>,
+    pub(crate) second_moment: Vec<Vec<f32>>,
+    pub(crate) steps: u64,
 }
 
 impl Adam {
@@ -97,9 +97,7 @@ impl Adam {
             let (m, v) = (&mut self.first_moment[i], &mut self.second_moment[i]);
             let mut theta = host_values(var.as_tensor())?;
             for j in 0..theta.len() {
-                m[j] = b1 * m[j] + (1.0 - b1) * g[j];
-                v[j] = b2 * v[j] + (1.0 - b2) * g[j] * g[j];
-                theta[j] -= step_size * m[j] / (v[j].sqrt() * inv_sqrt_correction2 + eps);
+                theta[j] -= adam_delta(&mut m[j], &mut v[j], g[j], b1, b2, step_size, inv_sqrt_correction2, eps);
             }
             let new =
                 Tensor::from_vec(theta, var.shape(), &Device::Cpu)?.to_dtype(var.dtype())?.to_device(var.device())?;
@@ -107,6 +105,27 @@ impl Adam {
         }
         Ok(())
     }
+}
+
+/// One element of Adam: move `m` and `v` with gradient `g` and return the parameter decrement
+/// `step_size·m/(√v·inv_sqrt_correction2 + ε)`, with `step_size = lr/(1−β1ᵗ)` and
+/// `inv_sqrt_correction2 = 1/√(1−β2ᵗ)`. Both [`Adam::step`] and [`Adam::step_in_place`] use it,
+/// so they agree bit for bit.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn adam_delta(
+    m: &mut f32,
+    v: &mut f32,
+    g: f32,
+    beta1: f32,
+    beta2: f32,
+    step_size: f32,
+    inv_sqrt_correction2: f32,
+    eps: f32,
+) -> f32 {
+    *m = beta1 * *m + (1.0 - beta1) * g;
+    *v = beta2 * *v + (1.0 - beta2) * g * g;
+    step_size * *m / (v.sqrt() * inv_sqrt_correction2 + eps)
 }
 
 /// Gradients of every variable of `store` as host vectors in sorted name order; a variable that

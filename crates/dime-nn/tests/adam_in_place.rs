@@ -1,8 +1,8 @@
-//! The in-place Adam against `dime_nn::Adam`: the same f32 arithmetic, so bitwise-equal
-//! parameters after several steps, in f32 and f64, including a variable without gradient.
+//! `Adam::step_in_place` against `Adam::step` (host slices): the same f32 arithmetic, so
+//! bitwise-equal parameters after several steps, in f32 and f64, including a variable without
+//! gradient; and a restored optimiser continues exactly.
 
 use candle_core::{DType, Device, Tensor};
-use dime_critic::FusedAdam;
 use dime_nn::{host_gradients, Adam, AdamConfig, ParamStore};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -27,14 +27,14 @@ fn loss(store: &ParamStore, step: usize) -> Tensor {
 }
 
 #[test]
-fn fused_adam_equals_dime_nn_adam_bitwise() {
+fn in_place_step_equals_host_step_bitwise() {
     for dtype in [DType::F32, DType::F64] {
         let config = AdamConfig::new(3e-2, 0.5);
         let (ours, reference) = (store(dtype), store(dtype));
-        let mut fused = FusedAdam::new(&ours, config);
+        let mut fused = Adam::new(&ours, config);
         let mut host = Adam::new(&reference, config);
         for step in 0..5 {
-            fused.step(&ours, &loss(&ours, step).backward().unwrap()).unwrap();
+            fused.step_in_place(&ours, &loss(&ours, step).backward().unwrap()).unwrap();
             let grads = loss(&reference, step).backward().unwrap();
             host.step(&reference, &host_gradients(&reference, &grads).unwrap()).unwrap();
         }
@@ -45,12 +45,12 @@ fn fused_adam_equals_dime_nn_adam_bitwise() {
 }
 
 #[test]
-fn fused_adam_rejects_a_different_store() {
-    let mut fused = FusedAdam::new(&store(DType::F32), AdamConfig::new(1e-3, 0.9));
+fn in_place_step_rejects_a_different_store() {
+    let mut fused = Adam::new(&store(DType::F32), AdamConfig::new(1e-3, 0.9));
     let mut other = ParamStore::new();
     other.insert_host("z", vec![1.0], &[1], DType::F32, &Device::Cpu).unwrap();
     let grads = other.get("z").unwrap().as_tensor().sum_all().unwrap().backward().unwrap();
-    assert!(fused.step(&other, &grads).is_err());
+    assert!(fused.step_in_place(&other, &grads).is_err());
 }
 
 #[test]
@@ -58,19 +58,19 @@ fn restored_state_continues_exactly() {
     // Two runs: 5 uninterrupted steps, and 3 steps, a restore into a fresh optimiser, 2 more.
     let config = AdamConfig::new(1e-2, 0.5);
     let (straight, resumed) = (store(DType::F32), store(DType::F32));
-    let mut a = FusedAdam::new(&straight, config);
+    let mut a = Adam::new(&straight, config);
     for step in 0..5 {
-        a.step(&straight, &loss(&straight, step).backward().unwrap()).unwrap();
+        a.step_in_place(&straight, &loss(&straight, step).backward().unwrap()).unwrap();
     }
-    let mut b = FusedAdam::new(&resumed, config);
+    let mut b = Adam::new(&resumed, config);
     for step in 0..3 {
-        b.step(&resumed, &loss(&resumed, step).backward().unwrap()).unwrap();
+        b.step_in_place(&resumed, &loss(&resumed, step).backward().unwrap()).unwrap();
     }
     let (first, second) = b.moments();
-    let mut c = FusedAdam::new(&resumed, config);
+    let mut c = Adam::new(&resumed, config);
     c.restore(first.to_vec(), second.to_vec(), b.steps()).unwrap();
     for step in 3..5 {
-        c.step(&resumed, &loss(&resumed, step).backward().unwrap()).unwrap();
+        c.step_in_place(&resumed, &loss(&resumed, step).backward().unwrap()).unwrap();
     }
     assert_eq!(straight.to_host().unwrap(), resumed.to_host().unwrap());
     assert!(c.restore(vec![vec![0.0]], vec![vec![0.0]], 1).is_err());

@@ -1,0 +1,105 @@
+//! The in-place Adam kernel: one candle `InplaceOp2` per parameter tensor that reads the
+//! gradient storage and rewrites the parameter storage directly (CPU; other devices go through a
+//! host copy). Its per-element arithmetic is [`adam_delta`], shared with the host-slice path.
+
+use std::sync::Mutex;
+
+use candle_core::backprop::GradStore;
+use candle_core::{CpuStorage, Device, InplaceOp2, Layout};
+
+use crate::optim::{adam_delta, Adam};
+use crate::{NnError, ParamStore, Result};
+
+impl Adam {
+    /// One step with the gradients of `grads` (a variable without a gradient gets zeros), applied
+    /// in place to each parameter's storage by one candle op per tensor: the same f32 arithmetic
+    /// as [`Adam::step`] (bitwise-equal results) without copying gradients and parameters through
+    /// host vectors, which cost ~12% of a single-thread update of the 8.9M-parameter paper critic.
+    pub fn step_in_place(&mut self, store: &ParamStore, grads: &GradStore) -> Result<()> {
+        if store.names() != self.names {
+            return Err(NnError::ParamMismatch("Adam: the store differs from the one it was built for".into()));
+        }
+        self.steps += 1;
+        let c = self.config;
+        let kernel = |m, v| AdamKernel {
+            moments: Mutex::new((m, v)),
+            step_size: (c.lr / (1.0 - c.beta1.powi(self.steps as i32))) as f32,
+            inv_sqrt_correction2: (1.0 / (1.0 - c.beta2.powi(self.steps as i32)).sqrt()) as f32,
+            beta1: c.beta1 as f32,
+            beta2: c.beta2 as f32,
+            eps: c.eps as f32,
+        };
+        for (((_, var), m), v) in store.iter().zip(&mut self.first_moment).zip(&mut self.second_moment) {
+            let grad = match grads.get(var.as_tensor()) {
+                Some(g) => g.contiguous()?,
+                None => var.as_tensor().zeros_like()?,
+            };
+            let op = kernel(m.as_mut_slice(), v.as_mut_slice());
+            if var.device().is_cpu() {
+                var.as_tensor().inplace_op2(&grad, &op)?;
+            } else {
+                // Other devices: the same kernel on a host copy (no device kernel is written yet).
+                let host = var.as_tensor().to_device(&Device::Cpu)?;
+                host.inplace_op2(&grad.to_device(&Device::Cpu)?, &op)?;
+                var.set(&host.to_device(var.device())?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The per-tensor kernel; the moments sit behind a mutex because candle's op takes `&self`.
+struct AdamKernel<'a> {
+    moments: Mutex<(&'a mut [f32], &'a mut [f32])>,
+    step_size: f32,
+    inv_sqrt_correction2: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+}
+
+impl AdamKernel<'_> {
+    #[inline(always)]
+    fn delta(&self, m: &mut f32, v: &mut f32, g: f32) -> f32 {
+        adam_delta(m, v, g, self.beta1, self.beta2, self.step_size, self.inv_sqrt_correction2, self.eps)
+    }
+}
+
+fn contiguous_range(layout: &Layout, what: &str) -> candle_core::Result<(usize, usize)> {
+    layout.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg(format!("fused Adam: {what} is not contiguous")))
+}
+
+impl InplaceOp2 for AdamKernel<'_> {
+    fn name(&self) -> &'static str {
+        "fused-adam"
+    }
+
+    fn cpu_fwd(&self, s1: &mut CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<()> {
+        let (p0, p1) = contiguous_range(l1, "parameter")?;
+        let (g0, g1) = contiguous_range(l2, "gradient")?;
+        let mut guard = self.moments.lock().map_err(|_| candle_core::Error::Msg("fused Adam: poisoned".into()))?;
+        let (m, v) = &mut *guard;
+        if p1 - p0 != m.len() || g1 - g0 != m.len() {
+            candle_core::bail!("fused Adam: sizes differ from the optimiser state");
+        }
+        match (s1, s2) {
+            (CpuStorage::F32(theta), CpuStorage::F32(grad)) => {
+                for (((t, g), mi), vi) in
+                    theta[p0..p1].iter_mut().zip(&grad[g0..g1]).zip(m.iter_mut()).zip(v.iter_mut())
+                {
+                    *t -= self.delta(mi, vi, *g);
+                }
+            }
+            // f64 parameters (gradient checks): moments and step in f32 as dime_nn::Adam does.
+            (CpuStorage::F64(theta), CpuStorage::F64(grad)) => {
+                for (((t, g), mi), vi) in
+                    theta[p0..p1].iter_mut().zip(&grad[g0..g1]).zip(m.iter_mut()).zip(v.iter_mut())
+                {
+                    *t = (*t as f32 - self.delta(mi, vi, *g as f32)) as f64;
+                }
+            }
+            _ => candle_core::bail!("fused Adam: only f32 and f64 parameters with gradients of the same dtype"),
+        }
+        Ok(())
+    }
+}
