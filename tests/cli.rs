@@ -47,7 +47,10 @@ fn train_writes_a_run_folder_and_eval_and_resume_read_it() {
         assert!(run.join(file).exists(), "{file} missing");
     }
     let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
-    assert_eq!(metrics.lines().count(), 2, "header and the evaluation at step 1000:\n{metrics}");
+    // The smoke preset learns from step 500 and evaluates every 500 steps: rows at 500 and 1000,
+    // the second with every agent metric computed.
+    assert_eq!(metrics.lines().count(), 3, "header and two evaluations:\n{metrics}");
+    assert!(metrics.lines().nth(2).is_some_and(|l| l.starts_with("1000,") && !l.contains("NaN")), "{metrics}");
     let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
     assert!(config.contains("seed = 4") && config.contains("derived_from_task"), "{config}");
 
@@ -62,18 +65,20 @@ fn train_writes_a_run_folder_and_eval_and_resume_read_it() {
     let (ok, _, stderr) = dime(&["train", "--preset", "smoke", "--steps", "10", "--out", run_s]);
     assert!(!ok && stderr.contains("already holds"), "{stderr}");
 
-    // A config file with learning enabled early: the agent's metrics appear.
+    // A config file is the whole run: here learning starts at 200 and the budget is 1000 steps.
     let edited = config
-        .replace("learning_starts = 5000", "learning_starts = 200")
+        .replace("learning_starts = 500", "learning_starts = 200")
         .replace("total_steps = 1200", "total_steps = 1000");
+    assert!(edited.contains("learning_starts = 200\n") && edited.contains("total_steps = 1000\n"), "{edited}");
     let file = dir.path().join("edited.toml");
     std::fs::write(&file, edited).unwrap();
     let second = dir.path().join("second");
     let (ok, stdout, stderr) = dime(&["train", "--config", file.to_str().unwrap(), "--out", second.to_str().unwrap()]);
     assert!(ok, "{stdout}{stderr}");
     let metrics = std::fs::read_to_string(second.join("metrics.csv")).unwrap();
-    let last = metrics.lines().last().unwrap();
-    assert!(last.starts_with("1000,") && !last.contains("NaN"), "{metrics}");
+    let rows: Vec<&str> = metrics.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{metrics}");
+    assert!(rows.iter().all(|l| !l.contains("NaN")), "learning started before the first evaluation: {metrics}");
 }
 
 #[test]

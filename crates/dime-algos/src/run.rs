@@ -103,13 +103,26 @@ impl RunConfig {
         };
         let env = EnvConfig::default();
         dime_envs::spec(task, &env)?;
-        let loop_cfg = LoopConfig {
-            total_steps,
-            learning_starts: 5000,
-            eval_every: 1000,
-            eval_episodes: 5,
-            checkpoint_every: 5000,
-            replay_capacity: 1_000_000,
+        // The papers' loop (5000 uniform warm-up steps, 1M buffer); the smoke presets, which
+        // exist to exercise the whole pipeline in seconds, start learning after 500 steps.
+        let loop_cfg = if preset == "smoke" {
+            LoopConfig {
+                total_steps,
+                learning_starts: 500,
+                eval_every: 500,
+                eval_episodes: 2,
+                checkpoint_every: 1000,
+                replay_capacity: 100_000,
+            }
+        } else {
+            LoopConfig {
+                total_steps,
+                learning_starts: 5000,
+                eval_every: 1000,
+                eval_episodes: 5,
+                checkpoint_every: 5000,
+                replay_capacity: 1_000_000,
+            }
         };
         Ok(Self { task: task.to_string(), seed, preset: preset.to_string(), loop_cfg, env, agent })
     }
