@@ -31,6 +31,6 @@ mod train;
 pub use agent::{ActMode, Agent};
 pub use error::AlgoError;
 pub use metrics::{truncate_rows_after, MetricsSink};
-pub use replay::{Batch, ReplayBuffer, Transition};
+pub use replay::{Batch, Minibatch, ReplayBuffer, Transition};
 pub use streams::{StreamState, Streams};
 pub use train::{EvalReport, LoopConfig, Observer, Outcome, Silent, Trainer, METRIC_COLUMNS};

@@ -2,6 +2,7 @@
 //! caller's seeded stream. `terminated` and `truncated` are stored apart: only termination stops
 //! bootstrapping, and `next_obs` of a transition that ended is the true final observation.
 
+use candle_core::{Device, Tensor};
 use rand::Rng;
 
 use crate::error::AlgoError;
@@ -47,6 +48,43 @@ impl Batch {
     /// Whether the batch has no rows.
     pub fn is_empty(&self) -> bool {
         self.reward.is_empty()
+    }
+}
+
+/// Rows of a sampled [`Batch`] ready for the networks: observations and actions as tensors,
+/// rewards and bootstrap masks as host columns (the critics' TD targets are formed on the host).
+#[derive(Debug, Clone)]
+pub struct Minibatch {
+    /// `s`, `[rows, obs_dim]`.
+    pub obs: Tensor,
+    /// `a` in `[-1, 1]`, `[rows, act_dim]`.
+    pub actions: Tensor,
+    /// `s'`, `[rows, obs_dim]`.
+    pub next_obs: Tensor,
+    /// `r`, `rows` values.
+    pub rewards: Vec<f32>,
+    /// `m = 1 − terminated`, `rows` values.
+    pub continues: Vec<f32>,
+}
+
+impl Batch {
+    /// Rows `start..start + rows` as a [`Minibatch`] on `device`.
+    pub fn minibatch(&self, start: usize, rows: usize, device: &Device) -> Result<Minibatch, AlgoError> {
+        let n = self.len();
+        if rows == 0 || start + rows > n {
+            return Err(AlgoError::Replay(format!("rows {start}..{} of a batch of {n}", start + rows)));
+        }
+        let (obs_dim, act_dim) = (self.obs.len() / n, self.action.len() / n);
+        let tensor = |data: &[f32], width: usize| {
+            Tensor::from_slice(&data[start * width..(start + rows) * width], (rows, width), device)
+        };
+        Ok(Minibatch {
+            obs: tensor(&self.obs, obs_dim)?,
+            actions: tensor(&self.action, act_dim)?,
+            next_obs: tensor(&self.next_obs, obs_dim)?,
+            rewards: self.reward[start..start + rows].to_vec(),
+            continues: self.not_terminated[start..start + rows].to_vec(),
+        })
     }
 }
 

@@ -14,7 +14,7 @@ use super::losses::{actor_loss, temperature_gradient};
 use crate::agent::{ActMode, Agent};
 use crate::checkpoint::CheckpointFiles;
 use crate::error::AlgoError;
-use crate::replay::{Batch, ReplayBuffer};
+use crate::replay::{Batch, Minibatch, ReplayBuffer};
 
 /// Name of the temperature's only variable.
 const LOG_ALPHA: &str = "log_alpha";
@@ -35,15 +35,6 @@ pub struct SacAgent {
     pub(super) n_updates: u64,
     pub(super) device: Device,
     pub(super) batch: Batch,
-}
-
-/// One minibatch as tensors.
-struct Minibatch<'a> {
-    obs: Tensor,
-    actions: Tensor,
-    next_obs: Tensor,
-    rewards: &'a [f32],
-    continues: &'a [f32],
 }
 
 impl SacAgent {
@@ -120,19 +111,6 @@ impl SacAgent {
         self.alpha_adam.as_ref().map_or(0, |a| a.steps())
     }
 
-    fn rows(&self, start: usize, len: usize, obs_dim: usize) -> Result<Minibatch<'_>, AlgoError> {
-        let b = &self.batch;
-        let d = self.act_dim;
-        let tensor = |data: &[f32], width: usize| Tensor::from_slice(data, (len, width), &self.device);
-        Ok(Minibatch {
-            obs: tensor(&b.obs[start * obs_dim..(start + len) * obs_dim], obs_dim)?,
-            actions: tensor(&b.action[start * d..(start + len) * d], d)?,
-            next_obs: tensor(&b.next_obs[start * obs_dim..(start + len) * obs_dim], obs_dim)?,
-            rewards: &b.reward[start..start + len],
-            continues: &b.not_terminated[start..start + len],
-        })
-    }
-
     /// Critic update (§1): `a' ~ π(·|s')` and `log π(a'|s')` from the actor in eval mode without
     /// gradient, then the soft target (min over target members, or over the joint pass for
     /// CrossQ), the squared TD loss and one Adam step; Polyak targets move by τ.
@@ -148,8 +126,8 @@ impl SacAgent {
             next_obs: &mb.next_obs,
             next_actions: &next_action,
             td: TdInputs {
-                rewards: mb.rewards,
-                continues: mb.continues,
+                rewards: &mb.rewards,
+                continues: &mb.continues,
                 next_log_prob: &next_log_prob,
                 alpha: alpha as f32,
                 gamma: self.cfg.gamma as f32,
@@ -215,13 +193,10 @@ impl Agent for SacAgent {
         let mut batch = std::mem::take(&mut self.batch);
         replay.sample_into(b * utd, rng, &mut batch)?;
         self.batch = batch;
-        let obs_dim = self.batch.obs.len() / (b * utd);
         let mut out = vec![None; SAC_METRICS.len()];
         for i in 0..utd {
             let alpha = self.alpha()?;
-            let mb = self.rows(i * b, b, obs_dim)?;
-            let (rewards, continues) = (mb.rewards.to_vec(), mb.continues.to_vec());
-            let mb = Minibatch { rewards: &rewards, continues: &continues, ..mb };
+            let mb = self.batch.minibatch(i * b, b, &self.device)?;
             let (critic_loss, mean_q) = self.update_critic(&mb, alpha, rng)?;
             (out[0], out[1]) = (Some(critic_loss), Some(mean_q));
             for _ in 0..self.cfg.policy_schedule.actor_updates_after(self.n_updates + i as u64 + 1) {
