@@ -2,46 +2,23 @@
 //! update counts with the plain policy delay, BatchRenorm statistics in actor and critic, no
 //! target networks, determinism and exact resume with the normalisation state in the checkpoint.
 
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+mod common;
+
+use common::{metrics_without_wall_time, trainer, StopAt, TASK};
+
+use std::sync::atomic::AtomicBool;
 
 use dime_algos::run::{AgentConfig, Algo, RunConfig};
 use dime_algos::sac::{LogStdBound, PolicySchedule, SacAgent, SacConfig};
-use dime_algos::{crossq, LoopConfig, Observer, Outcome, Silent, Streams, Trainer};
+use dime_algos::{crossq, Outcome, Silent, Streams};
 use dime_critic::{Bootstrap, Normalisation};
-use dime_envs::{make_unit, EnvConfig};
+use dime_envs::EnvConfig;
 use dime_nn::ParamStore;
-
-const TASK: &str = "gym/Pendulum-v1";
-
-fn loop_cfg() -> LoopConfig {
-    LoopConfig {
-        total_steps: 300,
-        learning_starts: 100,
-        eval_every: 100,
-        eval_episodes: 1,
-        checkpoint_every: 150,
-        replay_capacity: 10_000,
-    }
-}
 
 fn agent(seed: u64) -> SacAgent {
     let spec = dime_envs::spec(TASK, &EnvConfig::default()).unwrap();
     let mut init = Streams::new(seed).init;
     SacAgent::new(crossq::smoke(), spec.obs_dim, spec.act_dim, &mut init).unwrap()
-}
-
-fn trainer<'a>(agent: &'a mut SacAgent, seed: u64, dir: &Path) -> Trainer<'a> {
-    let env = EnvConfig::default();
-    let (train, eval) = (make_unit(TASK, &env).unwrap(), make_unit(TASK, &env).unwrap());
-    Trainer::new(loop_cfg(), agent, train, eval, seed, Some(dir)).unwrap()
-}
-
-fn metrics_without_wall_time(dir: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
-    text.lines()
-        .map(|l| l.split(',').enumerate().filter(|(i, _)| *i != 2).map(|(_, c)| c).collect::<Vec<_>>().join(","))
-        .collect()
 }
 
 fn checksum(store: &ParamStore) -> Vec<u32> {
@@ -66,15 +43,6 @@ fn state_checksum(agent: &SacAgent) -> Vec<u32> {
         bits.push(n.steps() as u32);
     }
     bits
-}
-
-struct StopAt<'a>(u64, &'a AtomicBool);
-impl Observer for StopAt<'_> {
-    fn on_step(&mut self, env_steps: u64) {
-        if env_steps == self.0 {
-            self.1.store(true, Ordering::Relaxed);
-        }
-    }
 }
 
 #[test]
@@ -135,9 +103,7 @@ fn same_seed_gives_identical_runs_and_an_interrupted_run_resumes_exactly() {
     let outcome = trainer(&mut first, 3, split.path()).run(&stop, &mut StopAt(222, &stop)).unwrap();
     assert_eq!(outcome, Outcome::Interrupted { env_steps: 222 });
     let mut second = agent(99);
-    let env = EnvConfig::default();
-    let (train, eval) = (make_unit(TASK, &env).unwrap(), make_unit(TASK, &env).unwrap());
-    let mut resumed = Trainer::resume(loop_cfg(), &mut second, train, eval, split.path()).unwrap();
+    let mut resumed = common::resumed(&mut second, split.path());
     assert_eq!(resumed.run(&AtomicBool::new(false), &mut Silent).unwrap(), Outcome::Finished);
     drop(resumed);
     assert_eq!(metrics_without_wall_time(full.path()), metrics_without_wall_time(split.path()));

@@ -1,45 +1,22 @@
 //! The DIME agent in the training loop (smoke preset, Pendulum): update counts, derived support,
 //! determinism, exact resume through checkpoints, and its loss functions.
 
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+mod common;
+
+use common::{metrics_without_wall_time, trainer, StopAt, TASK};
+
+use std::sync::atomic::AtomicBool;
 
 use candle_core::{Device, Tensor};
 use dime_algos::dime::{actor_loss, temperature_gradient, DimeAgent, DimeConfig};
-use dime_algos::{LoopConfig, Observer, Outcome, Silent, Streams, Trainer};
+use dime_algos::{Outcome, Silent, Streams};
 use dime_critic::CriticHead;
-use dime_envs::{make_unit, EnvConfig};
-
-const TASK: &str = "gym/Pendulum-v1";
-
-fn loop_cfg() -> LoopConfig {
-    LoopConfig {
-        total_steps: 300,
-        learning_starts: 100,
-        eval_every: 100,
-        eval_episodes: 1,
-        checkpoint_every: 150,
-        replay_capacity: 10_000,
-    }
-}
+use dime_envs::EnvConfig;
 
 fn agent(seed: u64) -> DimeAgent {
     let spec = dime_envs::spec(TASK, &EnvConfig::default()).unwrap();
     let mut init = Streams::new(seed).init;
     DimeAgent::new(DimeConfig::smoke(), spec.obs_dim, spec.act_dim, spec.reward_range, &mut init).unwrap()
-}
-
-fn trainer<'a>(agent: &'a mut DimeAgent, seed: u64, dir: &Path) -> Trainer<'a> {
-    let env = EnvConfig::default();
-    let (train, eval) = (make_unit(TASK, &env).unwrap(), make_unit(TASK, &env).unwrap());
-    Trainer::new(loop_cfg(), agent, train, eval, seed, Some(dir)).unwrap()
-}
-
-fn metrics_without_wall_time(dir: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
-    text.lines()
-        .map(|l| l.split(',').enumerate().filter(|(i, _)| *i != 2).map(|(_, c)| c).collect::<Vec<_>>().join(","))
-        .collect()
 }
 
 fn policy_checksum(agent: &DimeAgent) -> Vec<u32> {
@@ -48,15 +25,6 @@ fn policy_checksum(agent: &DimeAgent) -> Vec<u32> {
         bits.extend(var.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|x| x.to_bits()));
     }
     bits
-}
-
-struct StopAt<'a>(u64, &'a AtomicBool);
-impl Observer for StopAt<'_> {
-    fn on_step(&mut self, env_steps: u64) {
-        if env_steps == self.0 {
-            self.1.store(true, Ordering::Relaxed);
-        }
-    }
 }
 
 #[test]
@@ -113,9 +81,7 @@ fn an_interrupted_run_resumes_exactly() {
 
     // A fresh agent with another init seed: everything must come from the checkpoint.
     let mut second = agent(99);
-    let env = EnvConfig::default();
-    let (train, eval) = (make_unit(TASK, &env).unwrap(), make_unit(TASK, &env).unwrap());
-    let mut resumed = Trainer::resume(loop_cfg(), &mut second, train, eval, split.path()).unwrap();
+    let mut resumed = common::resumed(&mut second, split.path());
     assert_eq!(resumed.run(&AtomicBool::new(false), &mut Silent).unwrap(), Outcome::Finished);
     drop(resumed);
     assert_eq!(metrics_without_wall_time(full.path()), metrics_without_wall_time(split.path()));

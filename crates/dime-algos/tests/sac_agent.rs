@@ -1,33 +1,23 @@
 //! The SAC agent in the training loop (smoke preset, Pendulum): update counts, determinism, exact
 //! resume through checkpoints, deterministic evaluation, bad configs, and its loss functions.
 
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+mod common;
+
+use common::{metrics_without_wall_time, trainer, StopAt, TASK};
+
+use std::sync::atomic::AtomicBool;
 
 use candle_core::{Device, Tensor};
 use dime_algos::run::{AgentConfig, Algo, RunConfig};
 use dime_algos::sac::{
     actor_loss, tanh_gaussian_log_prob, temperature_gradient, EntropyCoef, SacAgent, SacConfig, TanhGaussianActor,
 };
-use dime_algos::{ActMode, Agent, AlgoError, LoopConfig, Observer, Outcome, Silent, Streams, Trainer};
+use dime_algos::{ActMode, Agent, AlgoError, Outcome, Silent, Streams};
 use dime_critic::ForwardMode;
-use dime_envs::{make_unit, EnvConfig};
+use dime_envs::EnvConfig;
 use dime_nn::ParamStore;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-
-const TASK: &str = "gym/Pendulum-v1";
-
-fn loop_cfg() -> LoopConfig {
-    LoopConfig {
-        total_steps: 300,
-        learning_starts: 100,
-        eval_every: 100,
-        eval_episodes: 1,
-        checkpoint_every: 150,
-        replay_capacity: 10_000,
-    }
-}
 
 fn agent_with(cfg: SacConfig, seed: u64) -> Result<SacAgent, AlgoError> {
     let spec = dime_envs::spec(TASK, &EnvConfig::default()).unwrap();
@@ -37,19 +27,6 @@ fn agent_with(cfg: SacConfig, seed: u64) -> Result<SacAgent, AlgoError> {
 
 fn agent(seed: u64) -> SacAgent {
     agent_with(SacConfig::smoke(), seed).unwrap()
-}
-
-fn trainer<'a>(agent: &'a mut SacAgent, seed: u64, dir: &Path) -> Trainer<'a> {
-    let env = EnvConfig::default();
-    let (train, eval) = (make_unit(TASK, &env).unwrap(), make_unit(TASK, &env).unwrap());
-    Trainer::new(loop_cfg(), agent, train, eval, seed, Some(dir)).unwrap()
-}
-
-fn metrics_without_wall_time(dir: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
-    text.lines()
-        .map(|l| l.split(',').enumerate().filter(|(i, _)| *i != 2).map(|(_, c)| c).collect::<Vec<_>>().join(","))
-        .collect()
 }
 
 fn checksum(store: &ParamStore) -> Vec<u32> {
@@ -66,15 +43,6 @@ fn parameter_checksum(agent: &SacAgent) -> Vec<u32> {
     bits.extend(checksum(agent.critic().params()));
     bits.extend(checksum(agent.critic().target_params().expect("SAC has targets")));
     bits
-}
-
-struct StopAt<'a>(u64, &'a AtomicBool);
-impl Observer for StopAt<'_> {
-    fn on_step(&mut self, env_steps: u64) {
-        if env_steps == self.0 {
-            self.1.store(true, Ordering::Relaxed);
-        }
-    }
 }
 
 #[test]
@@ -128,9 +96,7 @@ fn an_interrupted_run_resumes_exactly() {
 
     // A fresh agent with another init seed: everything must come from the checkpoint.
     let mut second = agent(99);
-    let env = EnvConfig::default();
-    let (train, eval) = (make_unit(TASK, &env).unwrap(), make_unit(TASK, &env).unwrap());
-    let mut resumed = Trainer::resume(loop_cfg(), &mut second, train, eval, split.path()).unwrap();
+    let mut resumed = common::resumed(&mut second, split.path());
     assert_eq!(resumed.run(&AtomicBool::new(false), &mut Silent).unwrap(), Outcome::Finished);
     drop(resumed);
     assert_eq!(metrics_without_wall_time(full.path()), metrics_without_wall_time(split.path()));

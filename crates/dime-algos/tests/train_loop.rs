@@ -1,12 +1,16 @@
 //! The training loop with a counting fake env and a fake agent: wiring counts, determinism,
 //! exact resume after an interrupt or from a scheduled checkpoint, damaged checkpoints, NaN guard.
 
+mod common;
+
+use common::{metrics_without_wall_time, StopAt};
+
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use dime_algos::checkpoint::CheckpointFiles;
-use dime_algos::{ActMode, Agent, AlgoError, Batch, LoopConfig, Observer, Outcome, ReplayBuffer, Silent, Trainer};
+use dime_algos::{ActMode, Agent, AlgoError, Batch, LoopConfig, Outcome, ReplayBuffer, Silent, Trainer};
 use dime_envs::{Env, EnvError, EnvRng, EnvSpec, ObsField, Task, TaskEnv, TaskStep};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -135,30 +139,12 @@ fn new_run() -> Run {
     Run { agent: FakeAgent::default(), train_steps: Arc::default(), eval_steps: Arc::default() }
 }
 
-/// Raise the stop flag once `at` env steps are done.
-struct StopAt<'a>(u64, &'a AtomicBool);
-impl Observer for StopAt<'_> {
-    fn on_step(&mut self, env_steps: u64) {
-        if env_steps == self.0 {
-            self.1.store(true, Ordering::Relaxed);
-        }
-    }
-}
-
 fn full_run(seed: u64, dir: &Path) -> Run {
     let mut run = new_run();
     let (train, eval) = envs(&run);
     let mut trainer = Trainer::new(cfg(60), &mut run.agent, train, eval, seed, Some(dir)).unwrap();
     assert_eq!(trainer.run(&AtomicBool::new(false), &mut Silent).unwrap(), Outcome::Finished);
     run
-}
-
-/// metrics.csv without the wall-time column, which is the only non-deterministic one.
-fn metrics_without_wall_time(dir: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
-    text.lines()
-        .map(|l| l.split(',').enumerate().filter(|(i, _)| *i != 2).map(|(_, c)| c).collect::<Vec<_>>().join(","))
-        .collect()
 }
 
 #[test]
