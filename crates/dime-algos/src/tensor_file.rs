@@ -138,3 +138,34 @@ pub fn load_batch_renorms(
     }
     Ok(())
 }
+
+/// An agent's checkpoint: its arrays as one safetensors file and its counters as one JSON file.
+pub fn pack_agent_files<C: serde::Serialize>(
+    arrays_file: &str,
+    arrays: &Arrays,
+    counters_file: &str,
+    counters: &C,
+) -> Result<crate::checkpoint::CheckpointFiles, AlgoError> {
+    let mut files = crate::checkpoint::CheckpointFiles::new();
+    files.insert(arrays_file.into(), to_safetensors(arrays)?);
+    files.insert(counters_file.into(), serde_json::to_vec_pretty(counters).expect("counters serialise"));
+    Ok(files)
+}
+
+/// Read back what [`pack_agent_files`] wrote; a missing or unreadable file is named in the error.
+pub fn unpack_agent_files<C: serde::de::DeserializeOwned>(
+    files: &crate::checkpoint::CheckpointFiles,
+    arrays_file: &str,
+    counters_file: &str,
+) -> Result<(Arrays, C), AlgoError> {
+    let get = |f: &str| {
+        files.get(f).ok_or_else(|| AlgoError::CorruptCheckpoint {
+            path: f.into(),
+            reason: "missing from the checkpoint".into(),
+        })
+    };
+    let arrays = from_safetensors(get(arrays_file)?, arrays_file)?;
+    let counters = serde_json::from_slice(get(counters_file)?)
+        .map_err(|e| AlgoError::CorruptCheckpoint { path: counters_file.into(), reason: e.to_string() })?;
+    Ok((arrays, counters))
+}

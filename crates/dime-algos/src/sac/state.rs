@@ -8,8 +8,8 @@ use super::agent::SacAgent;
 use crate::checkpoint::CheckpointFiles;
 use crate::error::AlgoError;
 use crate::tensor_file::{
-    from_safetensors, load_batch_renorms, load_moments, load_store, put_batch_renorms, put_moments, put_store,
-    to_safetensors, Arrays,
+    load_batch_renorms, load_moments, load_store, pack_agent_files, put_batch_renorms, put_moments, put_store,
+    unpack_agent_files, Arrays,
 };
 
 const ARRAYS_FILE: &str = "sac.safetensors";
@@ -65,20 +65,12 @@ impl SacAgent {
             actor_batch_renorm_steps,
             critic_batch_renorm_steps,
         };
-        let mut files = CheckpointFiles::new();
-        files.insert(ARRAYS_FILE.into(), to_safetensors(&arrays)?);
-        files.insert(COUNTERS_FILE.into(), serde_json::to_vec_pretty(&counters).expect("counters serialise"));
-        Ok(files)
+        pack_agent_files(ARRAYS_FILE, &arrays, COUNTERS_FILE, &counters)
     }
 
     /// Restore what [`SacAgent::save_files`] wrote into an agent built with the same configuration.
     pub(crate) fn load_files(&mut self, files: &CheckpointFiles) -> Result<(), AlgoError> {
-        let missing =
-            |f: &str| AlgoError::CorruptCheckpoint { path: f.into(), reason: "missing from the checkpoint".into() };
-        let arrays = from_safetensors(files.get(ARRAYS_FILE).ok_or_else(|| missing(ARRAYS_FILE))?, ARRAYS_FILE)?;
-        let counters: Counters =
-            serde_json::from_slice(files.get(COUNTERS_FILE).ok_or_else(|| missing(COUNTERS_FILE))?)
-                .map_err(|e| AlgoError::CorruptCheckpoint { path: COUNTERS_FILE.into(), reason: e.to_string() })?;
+        let (arrays, counters): (_, Counters) = unpack_agent_files(files, ARRAYS_FILE, COUNTERS_FILE)?;
         load_store(&arrays, ARRAYS_FILE, "actor", self.actor.params())?;
         load_store(&arrays, ARRAYS_FILE, "critic", self.critic.params())?;
         if let Some(target) = self.critic.target_params() {
