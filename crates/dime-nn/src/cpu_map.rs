@@ -61,3 +61,23 @@ pub(crate) fn map_in_place_f32<F: Fn(f32) -> f32>(values: &mut [f32], f: F) {
 unsafe fn map_in_place_f32_avx2<F: Fn(f32) -> f32>(values: &mut [f32], f: F) {
     values.iter_mut().for_each(|v| *v = f(*v));
 }
+
+/// `values[i] = f(other[i], values[i])` in place, with the same run-time AVX2 dispatch.
+pub(crate) fn zip_in_place_f32<F: Fn(f32, f32) -> f32>(other: &[f32], values: &mut [f32], f: F) {
+    assert_eq!(other.len(), values.len(), "zip_in_place_f32: slices must have equal lengths");
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            unsafe { zip_in_place_f32_avx2(other, values, f) };
+            return;
+        }
+    }
+    values.iter_mut().zip(other).for_each(|(v, o)| *v = f(*o, *v));
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn zip_in_place_f32_avx2<F: Fn(f32, f32) -> f32>(other: &[f32], values: &mut [f32], f: F) {
+    values.iter_mut().zip(other).for_each(|(v, o)| *v = f(*o, *v));
+}

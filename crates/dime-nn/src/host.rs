@@ -69,11 +69,44 @@ impl Activation {
             Activation::Mish => values.iter_mut().for_each(|v| *v *= crate::softplus::softplus_f32(*v).tanh()),
         }
     }
+
+    /// Back-propagate through the activation on host values: `grad[i] *= f'(pre[i])`, where
+    /// `pre` holds the activation's inputs (same derivative formulas as the fused ops' backward).
+    pub fn backward_slice(self, pre: &[f32], grad: &mut [f32]) {
+        use crate::cpu_map::zip_in_place_f32;
+        match self {
+            Activation::Gelu => zip_in_place_f32(pre, grad, |p, g| g * crate::gelu::gelu_derivative_f32(p)),
+            Activation::Relu => zip_in_place_f32(pre, grad, |p, g| if p > 0.0 { g } else { 0.0 }),
+            Activation::Mish => zip_in_place_f32(pre, grad, |p, g| {
+                // d/dx x·tanh(sp(x)) = tanh(sp) + x·(1 − tanh²(sp))·σ(x)
+                let t = crate::softplus::softplus_f32(p).tanh();
+                let sigmoid = 1.0 / (1.0 + (-p).exp());
+                g * (t + p * (1.0 - t * t) * sigmoid)
+            }),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backward_slice_matches_central_differences() {
+        let pre: Vec<f32> = (0..41).map(|i| -4.0 + 0.2 * i as f32 + 0.013).collect();
+        for act in [Activation::Gelu, Activation::Relu, Activation::Mish] {
+            let mut grad = vec![1.0f32; pre.len()];
+            act.backward_slice(&pre, &mut grad);
+            for (p, g) in pre.iter().zip(&grad) {
+                let h = 1e-2f32;
+                let (mut up, mut down) = ([p + h], [p - h]);
+                act.apply_slice(&mut up);
+                act.apply_slice(&mut down);
+                let numeric = (up[0] - down[0]) / (2.0 * h);
+                assert!((numeric - g).abs() < 2e-3, "{act:?} at {p}: {numeric} vs {g}");
+            }
+        }
+    }
 
     #[test]
     fn vec_mat_matches_naive_product() {

@@ -29,6 +29,7 @@ mod error;
 mod fourier;
 mod gelu;
 pub mod host;
+pub mod host_gemm;
 pub mod init;
 mod linear;
 mod optim;
