@@ -213,3 +213,46 @@ fn acting_path_reproduces_reference_actions_and_bound() {
         assert_close("acting ell", &host(&chain.log_prob_bound().unwrap()), &values(&case["outputs"]["ell"]), 1e-5);
     }
 }
+
+/// The CPU fast path ([`DiffusionPolicy::forward_host`], [`DiffusionPolicy::host_gradients`])
+/// against the same reference values and tolerances.
+#[test]
+fn host_path_matches_reference_values_and_gradients() {
+    let reference = load_reference();
+    for index in 0..2 {
+        let case = &reference["sampler_cases"][index];
+        let policy = build_policy(case, FirstLayerForm::Hoisted);
+        let inputs = &case["inputs"];
+        let noise = ChainNoise { x0: tensor(&inputs["x0"]), eps: tensor(&inputs["eps"]) };
+        let obs = values(&inputs["obs"]);
+        let out = &case["outputs"];
+        let label = format!("host case {index}");
+        let chain = policy.host_chain().unwrap();
+        let mut tape = dime_diffusion::Tape::default();
+        policy.forward_host(&chain, &obs, &noise, true, &mut tape).unwrap();
+        let batch = tape.batch();
+        assert_close(&format!("{label} action"), &tape.action, &values(&out["action"]), 1e-6);
+        let x_final = &values(&out["x"])[16 * 12..17 * 12];
+        assert_close(&format!("{label} x_K"), tape.final_state(), x_final, 1e-6);
+        assert_close(&format!("{label} ell_prior"), &tape.prior_log_prob, &values(&out["ell_prior"]), 1e-5);
+        assert_close(&format!("{label} ell_path"), &tape.path_log_ratio, &values(&out["ell_path"]), 1e-5);
+        assert_close(&format!("{label} ell_tanh"), &tape.tanh_log_det, &values(&out["ell_tanh"]), 1e-5);
+        assert_close(&format!("{label} ell"), &tape.log_prob_bound(), &values(&out["ell"]), 1e-5);
+
+        let names = policy.params().names();
+        let check = |grads: &[Vec<f32>], which: &str| {
+            let expected = &case["gradients"][which];
+            let grad_of = |name: &str| grads[names.iter().position(|n| n == name).unwrap()].clone();
+            for (path, name) in NAME_MAP {
+                assert_grad_close(&format!("{label} {which} {name}"), &grad_of(name), &values(&expected[*path]));
+            }
+            let first: Vec<f32> = FIRST_BLOCKS.iter().flat_map(|(name, _, _)| grad_of(name)).collect();
+            assert_grad_close(&format!("{label} {which} first kernel"), &first, &values(&expected[FIRST_KERNEL]));
+        };
+        let (zero_action, zero_bound) = (vec![0.0f32; batch * 3], vec![0.0f32; batch]);
+        let mean_ell = vec![1.0 / batch as f32; batch];
+        check(&policy.host_gradients(&chain, &tape, &zero_action, &mean_ell).unwrap(), "d_mean_ell");
+        let mean_sum_action = vec![1.0 / batch as f32; batch * 3];
+        check(&policy.host_gradients(&chain, &tape, &mean_sum_action, &zero_bound).unwrap(), "d_mean_sum_action");
+    }
+}

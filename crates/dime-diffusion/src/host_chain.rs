@@ -1,0 +1,304 @@
+//! The chain on host slices: the CPU fast path for training and critic targets.
+//!
+//! Same mathematics as [`crate::chain`] (hoisted first layer, dime.md §2.7, §3, §10), written
+//! as loops over `[B, ·]` row-major `f32` buffers and GEMM calls ([`dime_nn::host_gemm::Gemm`]).
+//! candle spends most of a chain evaluation on per-operation allocation, zero-fills and small
+//! broadcast ops; here each step is four GEMMs and one fused pass per layer. The time path
+//! (`W_t·τ(k) + b_1`, `[K, H]`) and the step sizes (`η_k, ς_k`, `[K, d]`) are tiny and stay in
+//! candle: [`HostChain`] takes their values once, and the backward pass
+//! ([`crate::host_backward`]) returns their gradients through one candle backward of a
+//! surrogate, so every parameter is still trained by the same formulas.
+//!
+//! A forward pass can keep its activations (a [`Tape`], for the actor update) or reuse one
+//! step's buffers (critic targets). Results agree with the candle path to float32 rounding
+//! (different summation order in the products; tested).
+
+use candle_core::{DType, Tensor};
+use dime_nn::host_gemm::{add_row_to_rows, Gemm};
+use dime_nn::Activation;
+
+use crate::score_net::{HostMlp, Track};
+use crate::{ChainNoise, DiffusionPolicy, SamplerError};
+
+/// The policy's values at one parameter version, as host vectors.
+#[derive(Debug, Clone)]
+pub struct HostChain {
+    pub(crate) mlp: HostMlp,
+    /// η_k, `[K, d]`.
+    pub(crate) eta: Vec<f32>,
+    /// ς_k, `[K, d]`.
+    pub(crate) scale: Vec<f32>,
+    /// Σ_i log(√(2π)·ς_{k,i}) per step, the kernels' shared normaliser, `[K]`.
+    pub(crate) log_norm: Vec<f32>,
+    pub(crate) prior_var: f32,
+    pub(crate) prior_std: f32,
+    pub(crate) prior_log_norm: f32,
+    pub(crate) dims: ChainDims,
+}
+
+/// Sizes of one chain evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ChainDims {
+    pub steps: usize,
+    pub obs: usize,
+    pub action: usize,
+    pub width: usize,
+    /// Hidden layers of the main MLP, the first (hoisted) one included.
+    pub layers: usize,
+}
+
+/// A chain evaluation's outputs and, when kept, everything its backward pass needs.
+#[derive(Debug, Clone, Default)]
+pub struct Tape {
+    pub(crate) batch: usize,
+    pub(crate) keep: bool,
+    /// Observations `[B, o]`.
+    pub(crate) obs: Vec<f32>,
+    /// Step noise `ε_k`, `[K, B, d]`.
+    pub(crate) eps: Vec<f32>,
+    /// States `x_0..x_K`, `[K+1, B, d]`.
+    pub(crate) states: Vec<f32>,
+    /// `W_s·s`, `[B, H]`.
+    pub(crate) obs_term: Vec<f32>,
+    /// Per layer: pre-activations, `[K, B, H]` when kept, else `[B, H]`.
+    pub(crate) pre: Vec<Vec<f32>>,
+    /// Per layer: activations, same shapes as `pre`.
+    pub(crate) post: Vec<Vec<f32>>,
+    /// Output layer before the clip, `[K, B, d]` when kept, else `[B, d]`.
+    pub(crate) raw_score: Vec<f32>,
+    /// Kernel means `μ_k`, `[K, B, d]` when kept, else `[B, d]`.
+    pub(crate) means: Vec<f32>,
+    /// `a = tanh(x_K)`, `[B, d]`.
+    pub action: Vec<f32>,
+    /// `ℓ_prior`, `[B]`.
+    pub prior_log_prob: Vec<f32>,
+    /// `ℓ_path`, `[B]`.
+    pub path_log_ratio: Vec<f32>,
+    /// `ℓ_tanh`, `[B]`.
+    pub tanh_log_det: Vec<f32>,
+}
+
+impl Tape {
+    /// The batch size of the last forward pass.
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// `ℓ_run = ℓ_path + ℓ_tanh` per sample.
+    pub fn running_cost(&self) -> Vec<f32> {
+        self.path_log_ratio.iter().zip(&self.tanh_log_det).map(|(p, t)| p + t).collect()
+    }
+
+    /// `ℓ = ℓ_run + ℓ_prior` per sample (added in the candle path's order).
+    pub fn log_prob_bound(&self) -> Vec<f32> {
+        self.running_cost().iter().zip(&self.prior_log_prob).map(|(r, p)| r + p).collect()
+    }
+
+    /// The final pre-tanh states `x_K`, `[B, d]`.
+    pub fn final_state(&self) -> &[f32] {
+        let bd = self.action.len();
+        &self.states[self.states.len() - bd..]
+    }
+}
+
+fn host(t: &Tensor) -> Result<Vec<f32>, SamplerError> {
+    Ok(t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?)
+}
+
+impl HostChain {
+    /// Take the policy's current values (time path and step sizes evaluated in candle).
+    pub(crate) fn new(policy: &DiffusionPolicy) -> Result<Self, SamplerError> {
+        let plan = policy.plan(Track::Detached)?;
+        let tau = policy.net().time_embedding(policy.config().diffusion_steps, Track::Detached)?;
+        let bias_rows = policy.net().time_bias_rows(&tau, Track::Detached)?;
+        let mlp = policy.net().host_mlp(&bias_rows)?;
+        let (eta, scale) = (host(&plan.step_sizes.eta)?, host(&plan.step_sizes.scale)?);
+        let cfg = policy.config();
+        let d = policy.action_dim();
+        let sqrt_two_pi = (2.0 * std::f64::consts::PI).sqrt() as f32;
+        let log_norm = scale.chunks_exact(d).map(|row| row.iter().map(|s| (s * sqrt_two_pi).ln()).sum()).collect();
+        let sigma0 = cfg.prior_std as f32;
+        Ok(Self {
+            eta,
+            scale,
+            log_norm,
+            prior_var: (cfg.prior_std * cfg.prior_std) as f32,
+            prior_std: sigma0,
+            prior_log_norm: d as f32 * (sigma0 * sqrt_two_pi).ln(),
+            dims: ChainDims {
+                steps: cfg.diffusion_steps,
+                obs: policy.obs_dim(),
+                action: d,
+                width: cfg.score_net.hidden_width,
+                layers: 1 + mlp.hidden.len(),
+            },
+            mlp,
+        })
+    }
+
+    /// Run the chain for `obs: [B, o]` with `noise`, writing every output into `tape`; with
+    /// `keep`, also every activation the backward pass needs. Inputs are checked by the caller.
+    pub(crate) fn forward(&self, obs: &[f32], noise: &ChainNoise, keep: bool, tape: &mut Tape) -> Result<(), SamplerError> {
+        let ChainDims { steps, obs: o, action: d, width: h, layers } = self.dims;
+        let batch = obs.len() / o;
+        let (bd, bh) = (batch * d, batch * h);
+        prepare(tape, batch, keep, self.dims);
+        tape.obs.clear();
+        tape.obs.extend_from_slice(obs);
+        tape.eps = host(&noise.eps)?;
+        tape.states[..bd].copy_from_slice(&host(&noise.x0)?);
+        if !tape.eps.iter().chain(&tape.states[..bd]).all(|v| v.is_finite()) {
+            return Err(SamplerError::NonFinite("noise"));
+        }
+        Gemm::new(batch, o, h).run(obs, &self.mlp.weight_obs, &mut tape.obs_term);
+        for k in 0..steps {
+            let slot = if keep { k } else { 0 };
+            let (x, rest) = tape.states[k * bd..].split_at_mut(bd);
+            // First layer: W_x·x_k + W_s·s + (W_t·τ(k) + b_1).
+            let pre = &mut tape.pre[0][slot * bh..(slot + 1) * bh];
+            pre.copy_from_slice(&tape.obs_term);
+            add_row_to_rows(pre, &self.mlp.bias_rows[k * h..(k + 1) * h]);
+            Gemm::new(batch, d, h).acc().run(x, &self.mlp.weight_action, pre);
+            activate(self.mlp.activation, pre, &mut tape.post[0][slot * bh..(slot + 1) * bh]);
+            for l in 1..layers {
+                let (weight, bias) = &self.mlp.hidden[l - 1];
+                let (below, above) = tape.post.split_at_mut(l);
+                let input = &below[l - 1][slot * bh..(slot + 1) * bh];
+                let pre = &mut tape.pre[l][slot * bh..(slot + 1) * bh];
+                fill_rows(pre, bias);
+                Gemm::new(batch, h, h).acc().run(input, weight, pre);
+                activate(self.mlp.activation, pre, &mut above[0][slot * bh..(slot + 1) * bh]);
+            }
+            let raw = &mut tape.raw_score[slot * bd..(slot + 1) * bd];
+            fill_rows(raw, &self.mlp.output.1);
+            Gemm::new(batch, h, d).acc().run(&tape.post[layers - 1][slot * bh..(slot + 1) * bh], &self.mlp.output.0, raw);
+            let mean = &mut tape.means[slot * bd..(slot + 1) * bd];
+            let x_next = &mut rest[..bd];
+            self.kernel_step(k, x, raw, &tape.eps[k * bd..(k + 1) * bd], mean, x_next, &mut tape.path_log_ratio);
+        }
+        self.finish(tape);
+        Ok(())
+    }
+
+    /// One kernel step for every row: `μ = x + η ⊙ (clip(f) − x/σ0²)`, `x' = μ + ς ⊙ ε`, and
+    /// `log_w += log q_k(x|x') − log π_k(x'|x)` accumulated in `log_w` (negated in `finish`).
+    #[allow(clippy::too_many_arguments)]
+    fn kernel_step(&self, k: usize, x: &[f32], raw: &[f32], eps: &[f32], mean: &mut [f32], x_next: &mut [f32], log_w: &mut [f32]) {
+        let d = self.dims.action;
+        let (eta, scale) = (&self.eta[k * d..(k + 1) * d], &self.scale[k * d..(k + 1) * d]);
+        let (v, clip, norm) = (self.prior_var, self.mlp.output_clip, self.log_norm[k]);
+        for (b, w) in log_w.iter_mut().enumerate() {
+            let (mut quad_pi, mut quad_q) = (0.0f32, 0.0f32);
+            for i in 0..d {
+                let j = b * d + i;
+                let f = raw[j].clamp(-clip, clip);
+                let mu = x[j] + (f - x[j] / v) * eta[i];
+                let xn = mu + eps[j] * scale[i];
+                let z_pi = (xn - mu) / scale[i];
+                let reference_mean = xn - xn / v * eta[i];
+                let z_q = (x[j] - reference_mean) / scale[i];
+                quad_pi += z_pi * z_pi;
+                quad_q += z_q * z_q;
+                mean[j] = mu;
+                x_next[j] = xn;
+            }
+            let log_pi = quad_pi * -0.5 - norm;
+            let log_q = quad_q * -0.5 - norm;
+            *w += log_q - log_pi;
+        }
+    }
+
+    /// `ℓ_path = −log_w`, the prior term of `x_0`, `a = tanh(x_K)` and `ℓ_tanh`.
+    fn finish(&self, tape: &mut Tape) {
+        let d = self.dims.action;
+        let bd = tape.batch * d;
+        tape.path_log_ratio.iter_mut().for_each(|w| *w = -*w);
+        for (b, lp) in tape.prior_log_prob.iter_mut().enumerate() {
+            let quad: f32 = tape.states[b * d..(b + 1) * d].iter().map(|x| (x / self.prior_std).powi(2)).sum();
+            *lp = quad * -0.5 - self.prior_log_norm;
+        }
+        let x_final = &tape.states[self.dims.steps * bd..];
+        for (b, cost) in tape.tanh_log_det.iter_mut().enumerate() {
+            // ℓ_tanh = −Σ_i 2·(log 2 − x − softplus(−2x)).
+            *cost = -x_final[b * d..(b + 1) * d]
+                .iter()
+                .map(|&x| 2.0 * ((std::f32::consts::LN_2 - x) - softplus(-2.0 * x)))
+                .sum::<f32>();
+        }
+        for (a, &x) in tape.action.iter_mut().zip(x_final) {
+            *a = x.tanh();
+        }
+    }
+}
+
+impl DiffusionPolicy {
+    /// The CPU fast path's view of the current parameters. Take a new one after every
+    /// parameter update: it does not follow later changes.
+    pub fn host_chain(&self) -> Result<HostChain, SamplerError> {
+        HostChain::new(self)
+    }
+
+    /// The chain on host slices for observations `obs: [B, o]` (row-major) and `noise`, outputs
+    /// into `tape` (its buffers are reused across calls). With `keep`, the tape also holds what
+    /// [`DiffusionPolicy::host_gradients`] needs. Same values as [`DiffusionPolicy::sample`] up to
+    /// float32 rounding; same typed errors for a wrong width, mismatched noise or non-finite input.
+    pub fn forward_host(
+        &self,
+        chain: &HostChain,
+        obs: &[f32],
+        noise: &ChainNoise,
+        keep: bool,
+        tape: &mut Tape,
+    ) -> Result<(), SamplerError> {
+        let o = self.obs_dim();
+        if obs.is_empty() || obs.len() % o != 0 {
+            return Err(SamplerError::ObservationWidth { expected: o, got: vec![obs.len()] });
+        }
+        noise.check(self.config().diffusion_steps, obs.len() / o, self.action_dim())?;
+        if !obs.iter().all(|v| v.is_finite()) {
+            return Err(SamplerError::NonFinite("observation"));
+        }
+        if chain.dims.obs != o || chain.dims.action != self.action_dim() {
+            return Err(SamplerError::InvalidConfig("host chain taken from a policy of other dimensions".into()));
+        }
+        chain.forward(obs, noise, keep, tape)
+    }
+}
+
+/// Resize the tape's buffers for `batch` rows and zero the accumulators.
+fn prepare(tape: &mut Tape, batch: usize, keep: bool, dims: ChainDims) {
+    let ChainDims { steps, action: d, width: h, layers, .. } = dims;
+    let slots = if keep { steps } else { 1 };
+    tape.batch = batch;
+    tape.keep = keep;
+    tape.states.resize((steps + 1) * batch * d, 0.0);
+    tape.obs_term.resize(batch * h, 0.0);
+    tape.pre.resize(layers, Vec::new());
+    tape.post.resize(layers, Vec::new());
+    for buffer in tape.pre.iter_mut().chain(tape.post.iter_mut()) {
+        buffer.resize(slots * batch * h, 0.0);
+    }
+    tape.raw_score.resize(slots * batch * d, 0.0);
+    tape.means.resize(slots * batch * d, 0.0);
+    tape.action.resize(batch * d, 0.0);
+    for per_row in [&mut tape.prior_log_prob, &mut tape.path_log_ratio, &mut tape.tanh_log_det] {
+        per_row.clear();
+        per_row.resize(batch, 0.0);
+    }
+}
+
+/// Every row of `m` set to `row`.
+fn fill_rows(m: &mut [f32], row: &[f32]) {
+    for r in m.chunks_exact_mut(row.len()) {
+        r.copy_from_slice(row);
+    }
+}
+
+fn activate(activation: Activation, pre: &[f32], post: &mut [f32]) {
+    post.copy_from_slice(pre);
+    activation.apply_slice(post);
+}
+
+fn softplus(x: f32) -> f32 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
