@@ -12,7 +12,7 @@ use crate::descend::descend;
 use crate::mlp::{Mlp, MlpBuild};
 use crate::{
     categorical_td_loss, critic_target, Bootstrap, CriticBatch, CriticConfig, CriticError, CriticHead, CriticUpdate,
-    ForwardMode, Support, UpdateTimings,
+    ForwardMode, Normalisation, Support, UpdateTimings,
 };
 
 /// Per-member outputs of the joint pass, split into the current half `(s, a)` and the next half
@@ -28,14 +28,17 @@ pub struct JointOutput {
 /// An ensemble of categorical critics `p_i(s, a) ∈ Δ^N`.
 #[derive(Debug, Clone)]
 pub struct CategoricalCritic {
-    support: Support,
-    support_column: Tensor,
-    entropy_coef: f64,
-    obs_dim: usize,
-    action_dim: usize,
-    store: ParamStore,
-    members: Vec<Mlp>,
-    adam: Adam,
+    pub(crate) support: Support,
+    pub(crate) support_column: Tensor,
+    pub(crate) entropy_coef: f64,
+    pub(crate) obs_dim: usize,
+    pub(crate) action_dim: usize,
+    /// Layer widths of every member: `[obs_dim + action_dim, hidden…, atoms]`.
+    pub(crate) widths: Vec<usize>,
+    pub(crate) normalisation: Normalisation,
+    pub(crate) store: ParamStore,
+    pub(crate) members: Vec<Mlp>,
+    pub(crate) adam: Adam,
 }
 
 impl CategoricalCritic {
@@ -68,7 +71,22 @@ impl CategoricalCritic {
             .to_dtype(dtype)?
             .to_device(device)?;
         let adam = Adam::new(&store, config.adam);
-        Ok(Self { support, support_column, entropy_coef, obs_dim, action_dim, store, members, adam })
+        let mut widths = vec![obs_dim + action_dim];
+        widths.extend(&config.hidden_widths);
+        widths.push(atoms);
+        let normalisation = config.normalisation;
+        Ok(Self {
+            support,
+            support_column,
+            entropy_coef,
+            obs_dim,
+            action_dim,
+            widths,
+            normalisation,
+            store,
+            members,
+            adam,
+        })
     }
 
     /// The support the members predict on.
@@ -142,7 +160,19 @@ impl CategoricalCritic {
 
     /// DIME's critic update (dime.md §5.3–5.6): joint pass, target `P` = average of the members'
     /// projected next distributions, [`categorical_td_loss`], one Adam step.
+    ///
+    /// With f32 parameters on the CPU this runs the fused host path (`src/host/`), otherwise
+    /// [`CategoricalCritic::update_reference`]; both compute the same update (to f32 rounding).
     pub fn update(&mut self, batch: &CriticBatch) -> Result<CriticUpdate, CriticError> {
+        if crate::host::applies(&self.store) {
+            return self.update_host(batch);
+        }
+        self.update_reference(batch)
+    }
+
+    /// The update written with candle tensors and autograd: the reference the host path is tested
+    /// against, and the path for f64 parameters and other devices.
+    pub fn update_reference(&mut self, batch: &CriticBatch) -> Result<CriticUpdate, CriticError> {
         let start = Instant::now();
         let joint = self.joint_forward(batch)?;
         let target = critic_target(&self.support, &joint.next, &batch.td)?;

@@ -29,6 +29,7 @@ mod categorical;
 mod config;
 mod descend;
 mod error;
+mod host;
 mod losses;
 mod mlp;
 mod projection;

@@ -1,0 +1,100 @@
+//! The critic as the actor's loss sees it (dime.md §4): eval-mode `Q̄(s, a)` and its gradient to
+//! the actions, on the host.
+
+use candle_core::{Device, Tensor, Var};
+
+use super::loss::expected_value;
+use super::net::{forward_eval, input_grad_eval};
+use super::params::{MemberSlots, ParamViews};
+use super::{append_pairs, host_values, norm_config, running_stats};
+use crate::error::check_shape;
+use crate::{CategoricalCritic, CriticError};
+
+impl CategoricalCritic {
+    /// Eval-mode mean Q and its action gradient, for the actor update (dime.md §4).
+    ///
+    /// Contract: `obs` is `[rows, obs_dim]` and `actions` `[rows, action_dim]`, row-major. With
+    /// `Q_i(s, a) = Σ_j p_ij(s, a)·z_j` the expected value of member `i`'s eval-mode distribution
+    /// (running BatchRenorm statistics), returns
+    ///
+    /// - `mean_q[b] = (1/n)·Σ_i Q_i(s_b, a_b)`, `[rows]` — the `q_mean` of the DIME actor loss;
+    /// - `grad[b, k] = ∂S/∂a_bk` with `S = Σ_b mean_q[b]` (a sum over rows, not a mean: scale by
+    ///   `−1/rows` for the loss `mean_b(α·ℓ_b − mean_q[b])`), `[rows, action_dim]`.
+    ///
+    /// Nothing changes (no running statistics, no parameters); the same inputs give bitwise the
+    /// same outputs. This is what `probs_eval` + `expected_value` + autograd to the actions compute,
+    /// run on host buffers when the parameters are f32 on the CPU and through candle otherwise.
+    /// Mismatched lengths or `rows = 0` are a [`CriticError::Shape`].
+    pub fn mean_q_and_action_grad(
+        &self,
+        obs: &[f32],
+        actions: &[f32],
+        rows: usize,
+    ) -> Result<(Vec<f32>, Vec<f32>), CriticError> {
+        if rows == 0 {
+            return Err(CriticError::Shape { what: "observations", expected: vec![1, self.obs_dim], got: vec![0] });
+        }
+        check_shape("observations", &[rows * self.obs_dim], &[obs.len()])?;
+        check_shape("actions", &[rows * self.action_dim], &[actions.len()])?;
+        if !super::applies(&self.store) {
+            return self.mean_q_and_action_grad_candle(obs, actions, rows);
+        }
+        let input = self.obs_dim + self.action_dim;
+        let mut x = Vec::with_capacity(rows * input);
+        append_pairs(obs, actions, rows, &mut x);
+        let config = norm_config(self.normalisation);
+        let normalised = !matches!(self.normalisation, crate::Normalisation::None);
+        let support = self.support.values();
+        let atoms = support.len();
+        let members = self.members.len();
+        let (mut q_sum, mut grad) = (vec![0.0f32; rows], vec![0.0f32; rows * self.action_dim]);
+        let inv_members = 1.0 / members as f32;
+        for i in 0..members {
+            let stats = running_stats(&self.members[i].norms(), &config)?;
+            let mut views = ParamViews::new();
+            let view = MemberSlots::lock(&mut views, &self.store, i, &self.widths, normalised)?;
+            let view = view.view(&views)?;
+            let trace = forward_eval(&view, &x, rows, &stats, &config);
+            // ∂S/∂x_j = (1/n)·p_j·(z_j − Q_i) for the logits x of member i (softmax backward).
+            let mut logit_grad = trace.probs.clone();
+            for (b, row) in logit_grad.chunks_exact_mut(atoms).enumerate() {
+                let q = expected_value(row, support);
+                q_sum[b] += q;
+                row.iter_mut().zip(support).for_each(|(p, z)| *p *= (z - q) * inv_members);
+            }
+            let input_grad = input_grad_eval(&view, &trace, &logit_grad, rows);
+            for (g, row) in grad.chunks_exact_mut(self.action_dim).zip(input_grad.chunks_exact(input)) {
+                g.iter_mut().zip(&row[self.obs_dim..]).for_each(|(g, d)| *g += d);
+            }
+        }
+        let mean_q = q_sum.into_iter().map(|q| q / members as f32).collect();
+        Ok((mean_q, grad))
+    }
+
+    /// The same through candle autograd (f64 parameters, other devices).
+    fn mean_q_and_action_grad_candle(
+        &self,
+        obs: &[f32],
+        actions: &[f32],
+        rows: usize,
+    ) -> Result<(Vec<f32>, Vec<f32>), CriticError> {
+        let (dtype, device) = (self.support_column.dtype(), self.support_column.device());
+        let upload = |values: &[f32], cols: usize| -> Result<Tensor, CriticError> {
+            Ok(Tensor::from_vec(values.to_vec(), (rows, cols), &Device::Cpu)?.to_dtype(dtype)?.to_device(device)?)
+        };
+        let obs = upload(obs, self.obs_dim)?;
+        let actions = Var::from_tensor(&upload(actions, self.action_dim)?)?;
+        let q = self
+            .probs_eval(&obs, actions.as_tensor())?
+            .iter()
+            .map(|p| self.expected_value(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mean_q = Tensor::stack(&q, 0)?.mean(0)?;
+        let grads = mean_q.sum_all()?.backward()?;
+        let grad = match grads.get(actions.as_tensor()) {
+            Some(g) => host_values(g)?,
+            None => vec![0.0; rows * self.action_dim],
+        };
+        Ok((host_values(&mean_q)?, grad))
+    }
+}
