@@ -2,16 +2,20 @@
 //! same run, with 1 and 2 threads.
 //!
 //! - `critic_update/<preset>/<threads>t`: one DIME critic update (`CategoricalCritic::update`:
-//!   joint train-mode forward over 2×256 rows, C51 target, loss, backward, host Adam) for the
-//!   `paper` (2 members × 2×2048) and `cpu` (2 members × 2×256) presets, o = 17, d = 6.
+//!   joint train-mode forward over 2×256 rows, C51 target, loss, backward, in-place Adam) for the
+//!   `paper` (2 members × 2×2048) and `cpu` (2 members × 2×256) presets, o = 17, d = 6. With f32
+//!   parameters on the CPU this is the fused host path (`dime-critic/src/host/`).
 //! - `matmul_same_flops/<preset>/<threads>t`: exactly the dense products of that update and
 //!   nothing else: per member and layer the forward `X·W` ([2B, k]·[k, n]), and the backward
 //!   `Xᵀ·G` ([k, 2B]·[2B, n]) and `G·Wᵀ` ([2B, n]·[n, k]) on contiguous operands.
 //!
 //! Throughput is reported in elements/s where one element is one FLOP (2 per multiply-add), so
 //! criterion's `Gelem/s` reads as GFLOP/s and the two groups compare directly.
-//! Before the criterion groups, each configuration prints its forward / backward / optimiser
-//! split (mean of a few updates, from `CriticUpdate::timings`) and the same-run rate ratio.
+//! Before the criterion groups, each configuration prints, from the same run: the host update
+//! and the candle reference update (`CategoricalCritic::update_reference`), each with its
+//! forward / backward / optimiser split (mean of a few updates, from `CriticUpdate::timings`);
+//! the same products as candle matmuls and as `dime_nn::host_gemm::Gemm` calls issued the way the
+//! host path issues them (bias-prefilled accumulate, transposed strides); and the ratios.
 //!
 //! Threads (candle 0.11.1, read from its source): the matmul thread count is `RAYON_NUM_THREADS`,
 //! read at every matmul (gemm with `Parallelism::Rayon(n)` when n > 1); the element-wise ops run
@@ -31,7 +35,8 @@ use std::time::{Duration, Instant};
 
 use candle_core::{DType, Device, Tensor};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use dime_critic::{CategoricalCritic, CriticBatch, CriticConfig, TdInputs, UpdateTimings};
+use dime_critic::{CategoricalCritic, CriticBatch, CriticConfig, CriticError, CriticUpdate, TdInputs, UpdateTimings};
+use dime_nn::host_gemm::Gemm;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -161,17 +166,60 @@ fn run_matmuls(pairs: &[(Tensor, Tensor)]) {
     }
 }
 
+/// Host operands of the same products as the host path issues them, per member and layer:
+/// `X·W` into `C`, `Xᵀ·G` (X read transposed) and `G·Wᵀ` (W read transposed).
+struct HostGemms {
+    layers: Vec<(usize, usize, Vec<f32>, Vec<f32>, Vec<f32>)>,
+    rows: usize,
+}
+
+impl HostGemms {
+    fn new(config: &CriticConfig) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let rows = 2 * BATCH;
+        let mut layers = Vec::new();
+        for _ in 0..config.members {
+            for (k, n) in layer_shapes(config) {
+                let normal = |rng: &mut ChaCha8Rng, len| dime_nn::init::standard_normal(rng, len);
+                layers.push((k, n, normal(&mut rng, rows * k), normal(&mut rng, k * n), normal(&mut rng, rows * n)));
+            }
+        }
+        Self { layers, rows }
+    }
+
+    fn run(&self) {
+        let rows = self.rows;
+        for (k, n, x, w, g) in &self.layers {
+            let (k, n) = (*k, *n);
+            let mut y = vec![0.0f32; rows * n];
+            Gemm::new(rows, k, n).acc().run(x, w, &mut y);
+            let mut dw = vec![0.0f32; k * n];
+            Gemm::new(k, rows, n).a_t().run(x, g, &mut dw);
+            let mut dx = vec![0.0f32; rows * k];
+            Gemm::new(rows, n, k).b_t().run(g, w, &mut dx);
+            std::hint::black_box((y, dw, dx));
+        }
+    }
+}
+
 fn critic(config: &CriticConfig) -> CategoricalCritic {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     CategoricalCritic::new(config, OBS_DIM, ACTION_DIM, &mut rng, DType::F32, &Device::Cpu).unwrap()
 }
 
-fn mean_timings(critic: &mut CategoricalCritic, data: &Data, reps: usize) -> (UpdateTimings, Duration) {
-    critic.update(&data.batch()).unwrap();
+type UpdateFn = fn(&mut CategoricalCritic, &CriticBatch) -> Result<CriticUpdate, CriticError>;
+
+fn mean_timings(
+    critic: &mut CategoricalCritic,
+    data: &Data,
+    reps: usize,
+    update: UpdateFn,
+) -> (UpdateTimings, Duration) {
+    update(critic, &data.batch()).unwrap();
     let mut sum = UpdateTimings::default();
     let start = Instant::now();
     for _ in 0..reps {
-        let t = critic.update(&data.batch()).unwrap().timings;
+        let t = update(critic, &data.batch()).unwrap().timings;
         sum.forward += t.forward;
         sum.backward += t.backward;
         sum.optimiser += t.optimiser;
@@ -192,38 +240,54 @@ fn critic_update(c: &mut Criterion) {
         let flops = update_flops(config);
         let pairs = matmul_operands(config);
         let view_pairs = matmul_operands_as_autograd(config);
+        let host_gemms = HostGemms::new(config);
         let mut net = critic(config);
+        let mut reference = critic(config);
         for &threads in &thread_counts() {
             set_threads(threads);
-            // Breakdown and same-run ratio, printed once per configuration.
-            let (t, total) = mean_timings(&mut net, &data, *reps);
-            run_matmuls(&pairs);
-            let start = Instant::now();
-            for _ in 0..*reps {
-                run_matmuls(&pairs);
-            }
-            let matmul = start.elapsed() / *reps as u32;
-            run_matmuls(&view_pairs);
-            let start = Instant::now();
-            for _ in 0..*reps {
-                run_matmuls(&view_pairs);
-            }
-            let view_matmul = start.elapsed() / *reps as u32;
+            // Breakdown and same-run ratios, printed once per configuration.
+            let (t, total) = mean_timings(&mut net, &data, *reps, CategoricalCritic::update);
+            let (rt, reference_total) =
+                mean_timings(&mut reference, &data, reps.div_ceil(3), CategoricalCritic::update_reference);
+            let time = |f: &dyn Fn()| {
+                f();
+                let start = Instant::now();
+                for _ in 0..*reps {
+                    f();
+                }
+                start.elapsed() / *reps as u32
+            };
+            let matmul = time(&|| run_matmuls(&pairs));
+            let view_matmul = time(&|| run_matmuls(&view_pairs));
+            let host_gemm = time(&|| host_gemms.run());
             let gflops = |d: Duration| flops as f64 / d.as_secs_f64() / 1e9;
+            let rate = |d: Duration| 100.0 * d.as_secs_f64() / total.as_secs_f64();
             eprintln!(
-                "critic {name} {threads}t (element-wise pool {}): update {:.2} ms ({:.1} GFLOP/s) = forward {:.2} + backward {:.2} + optimiser {:.2} ms; \
-                 same-FLOP matmul {:.2} ms ({:.1} GFLOP/s; {:.2} ms on transposed views as autograd issues them); \
-                 update/matmul rate {:.0}%",
+                "critic {name} {threads}t (element-wise pool {}):\n  \
+                 host update {:.2} ms ({:.1} GFLOP/s) = forward {:.2} + backward {:.2} + optimiser {:.2} ms\n  \
+                 candle reference update {:.2} ms ({:.1} GFLOP/s) = forward {:.2} + backward {:.2} + optimiser {:.2} ms\n  \
+                 same-FLOP candle matmul {:.2} ms ({:.1} GFLOP/s; {:.2} ms on transposed views as autograd issues them); \
+                 host Gemm as the host path issues it {:.2} ms ({:.1} GFLOP/s)\n  \
+                 host update/candle matmul rate {:.0}%, host update/host Gemm rate {:.0}%, host update {:.2}× faster than the reference",
                 elementwise_threads(),
                 ms(total),
                 gflops(total),
                 ms(t.forward),
                 ms(t.backward),
                 ms(t.optimiser),
+                ms(reference_total),
+                gflops(reference_total),
+                ms(rt.forward),
+                ms(rt.backward),
+                ms(rt.optimiser),
                 ms(matmul),
                 gflops(matmul),
                 ms(view_matmul),
-                100.0 * matmul.as_secs_f64() / total.as_secs_f64(),
+                ms(host_gemm),
+                gflops(host_gemm),
+                rate(matmul),
+                rate(host_gemm),
+                reference_total.as_secs_f64() / total.as_secs_f64(),
             );
 
             let mut group = c.benchmark_group("critic_update");

@@ -45,11 +45,8 @@ fn relu_in_place(values: &mut [f32]) {
 
 /// `grad ← grad·[out > 0]` for ReLU outputs `out`.
 fn relu_backward(out: &[f32], grad: &mut [f32]) {
-    grad.iter_mut().zip(out).for_each(|(g, &o)| {
-        if o <= 0.0 {
-            *g = 0.0;
-        }
-    });
+    // A select rather than a conditional store, so that the loop vectorises.
+    grad.iter_mut().zip(out).for_each(|(g, &o)| *g = if o > 0.0 { *g } else { 0.0 });
 }
 
 /// A train-mode BatchRenorm layer's cache and output.

@@ -64,10 +64,10 @@ pub(crate) fn forward_train(
     batch_mean.iter_mut().for_each(|m| *m *= inv_rows);
     let (mut batch_var, mut deviation_sum) = (vec![0.0f32; features], vec![0.0f32; features]);
     for row in x.chunks_exact(features) {
-        for f in 0..features {
-            let dev = row[f] - batch_mean[f];
-            deviation_sum[f] += dev;
-            batch_var[f] += dev * dev;
+        for (((v, s), x), m) in batch_var.iter_mut().zip(deviation_sum.iter_mut()).zip(row).zip(&batch_mean) {
+            let dev = x - m;
+            *s += dev;
+            *v += dev * dev;
         }
     }
     batch_var.iter_mut().for_each(|v| *v *= inv_rows);
@@ -124,8 +124,8 @@ pub(crate) fn forward_eval(
 fn apply(x: &[f32], mean: &[f32], gain: &[f32], bias: &[f32], y: &mut [f32]) {
     let features = mean.len();
     for (out, row) in y.chunks_exact_mut(features).zip(x.chunks_exact(features)) {
-        for f in 0..features {
-            out[f] = (row[f] - mean[f]) * gain[f] + bias[f];
+        for ((((o, x), m), g), b) in out.iter_mut().zip(row).zip(mean).zip(gain).zip(bias) {
+            *o = (x - m) * g + b;
         }
     }
 }
@@ -161,9 +161,10 @@ pub(crate) fn backward_train(
     let rows = x.len() / features;
     let (mut sum_dy, mut sum_dy_xhat) = (vec![0.0f32; features], vec![0.0f32; features]);
     for (xr, gr) in x.chunks_exact(features).zip(grad.chunks_exact(features)) {
-        for f in 0..features {
-            sum_dy[f] += gr[f];
-            sum_dy_xhat[f] += gr[f] * ((xr[f] - cache.mean[f]) * cache.inv_std[f]);
+        let per_feature = sum_dy.iter_mut().zip(sum_dy_xhat.iter_mut()).zip(&cache.mean).zip(&cache.inv_std);
+        for ((((s, sx), m), inv), (x, g)) in per_feature.zip(xr.iter().zip(gr)) {
+            *s += g;
+            *sx += g * ((x - m) * inv);
         }
     }
     if input_grad {
@@ -184,8 +185,9 @@ pub(crate) fn backward_train(
             slope[f] = 2.0 * d_var * inv_rows;
         }
         for (gr, xr) in grad.chunks_exact_mut(features).zip(x.chunks_exact(features)) {
-            for f in 0..features {
-                gr[f] = gr[f] * cache.gain[f] + shift[f] + slope[f] * (xr[f] - cache.batch_mean[f]);
+            let per_feature = cache.gain.iter().zip(&shift).zip(&slope).zip(&cache.batch_mean);
+            for ((((k, sh), sl), m), (g, x)) in per_feature.zip(gr.iter_mut().zip(xr)) {
+                *g = *g * k + sh + sl * (x - m);
             }
         }
     }

@@ -12,9 +12,8 @@ use super::net::{backward_train, forward_train, MemberGrads, TrainTrace};
 use super::params::{MemberSlots, ParamViews};
 use super::{append_pairs, host_values, norm, norm_config, running_stats};
 use crate::batch::check_batch;
-use crate::{
-    project_onto_atoms, shifted_atoms, CategoricalCritic, CriticBatch, CriticError, CriticUpdate, UpdateTimings,
-};
+use crate::projection::ProjectionPlan;
+use crate::{shifted_atoms, CategoricalCritic, CriticBatch, CriticError, CriticUpdate, UpdateTimings};
 
 impl CategoricalCritic {
     /// The host path of [`CategoricalCritic::update`] (f32 parameters on the CPU).
@@ -53,10 +52,10 @@ impl CategoricalCritic {
         }
 
         let current = rows * atoms;
-        let shifted = shifted_atoms(&self.support, &batch.td)?;
+        let plan = ProjectionPlan::new(&self.support, &shifted_atoms(&self.support, &batch.td)?)?;
         let mut target = vec![0.0f32; current];
         for trace in &traces {
-            for (t, p) in target.iter_mut().zip(project_onto_atoms(&self.support, &trace.probs[current..], &shifted)?) {
+            for (t, p) in target.iter_mut().zip(plan.project(&trace.probs[current..])?) {
                 *t += p;
             }
         }
