@@ -6,6 +6,11 @@ use crate::LOG_EPSILON;
 /// Row-wise softmax in place, `[R, N]`: `p = exp(x − max)/Σ exp(x − max)` (the formula of the
 /// candle path's `softmax_rows`).
 pub(crate) fn softmax_rows(values: &mut [f32], atoms: usize) {
+    super::simd::vectorised(|| softmax_rows_kernel(values, atoms))
+}
+
+#[inline(always)]
+fn softmax_rows_kernel(values: &mut [f32], atoms: usize) {
     for row in values.chunks_exact_mut(atoms) {
         let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0.0f32;
@@ -23,6 +28,17 @@ pub(crate) fn softmax_rows(values: &mut [f32], atoms: usize) {
 /// c·(log(p+ε) + p/(p+ε)))`, the softmax gives `∂L/∂x_j = p_j·(∂L/∂p_j − Σ_k p_k·∂L/∂p_k)`,
 /// written into `logit_grad: [B, N]`. Returns `L_i`, summed in f64.
 pub(crate) fn td_loss_and_logit_grad(
+    probs: &[f32],
+    target: &[f32],
+    entropy_coef: f32,
+    atoms: usize,
+    logit_grad: &mut [f32],
+) -> f64 {
+    super::simd::vectorised(|| td_loss_and_logit_grad_kernel(probs, target, entropy_coef, atoms, logit_grad))
+}
+
+#[inline(always)]
+fn td_loss_and_logit_grad_kernel(
     probs: &[f32],
     target: &[f32],
     entropy_coef: f32,

@@ -18,6 +18,7 @@ mod loss;
 mod net;
 mod norm;
 mod params;
+mod simd;
 mod update;
 
 use candle_core::{DType, Tensor};

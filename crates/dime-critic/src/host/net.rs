@@ -6,7 +6,7 @@
 //! and `∂X = ∂Y·Wᵀ` read through transposed strides). ReLU's backward passes the gradient where
 //! its output is positive (candle also passes it at an input of exactly 0, a measure-zero case).
 
-use dime_nn::host_gemm::{add_column_sums, Gemm};
+use dime_nn::host_gemm::Gemm;
 use dime_nn::BatchRenormConfig;
 
 use super::loss::softmax_rows;
@@ -34,17 +34,36 @@ fn dense_input_grad(grad: &[f32], rows: usize, dense: DenseView) -> Vec<f32> {
 fn dense_param_grads(x: &[f32], grad: &[f32], rows: usize, dense: DenseView) -> (Vec<f32>, Vec<f32>) {
     let mut weight = vec![0.0f32; dense.fan_in * dense.fan_out];
     Gemm::new(dense.fan_in, rows, dense.fan_out).a_t().run(x, grad, &mut weight);
-    let mut bias = vec![0.0f32; dense.fan_out];
-    add_column_sums(grad, &mut bias);
-    (weight, bias)
+    (weight, column_sums(grad, dense.fan_out))
+}
+
+/// `Σ_rows g[r, j]` of `g: [rows, n]` (the bias gradient of a layer).
+fn column_sums(grad: &[f32], n: usize) -> Vec<f32> {
+    super::simd::vectorised(|| {
+        let mut sums = vec![0.0f32; n];
+        for row in grad.chunks_exact(n) {
+            sums.iter_mut().zip(row).for_each(|(s, g)| *s += g);
+        }
+        sums
+    })
 }
 
 fn relu_in_place(values: &mut [f32]) {
+    super::simd::vectorised(|| relu_in_place_kernel(values))
+}
+
+#[inline(always)]
+fn relu_in_place_kernel(values: &mut [f32]) {
     values.iter_mut().for_each(|v| *v = v.max(0.0));
 }
 
 /// `grad ← grad·[out > 0]` for ReLU outputs `out`.
 fn relu_backward(out: &[f32], grad: &mut [f32]) {
+    super::simd::vectorised(|| relu_backward_kernel(out, grad))
+}
+
+#[inline(always)]
+fn relu_backward_kernel(out: &[f32], grad: &mut [f32]) {
     // A select rather than a conditional store, so that the loop vectorises.
     grad.iter_mut().zip(out).for_each(|(g, &o)| *g = if o > 0.0 { *g } else { 0.0 });
 }

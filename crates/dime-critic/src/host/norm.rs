@@ -46,8 +46,20 @@ pub(crate) struct NormCache {
     renorm: bool,
 }
 
-/// Train mode: `y = BRN(x)` with batch statistics; returns what the backward pass needs.
-pub(crate) fn forward_train(
+super::simd::vectorised_fn! {
+    /// Train mode: `y = BRN(x)` with batch statistics; returns what the backward pass needs.
+    pub(crate) fn forward_train => forward_train_kernel(
+        x: &[f32],
+        features: usize,
+        norm: NormView,
+        stats: &RunningStats,
+        config: &BatchRenormConfig,
+        y: &mut [f32],
+    ) -> NormCache
+}
+
+#[inline(always)]
+fn forward_train_kernel(
     x: &[f32],
     features: usize,
     norm: NormView,
@@ -122,6 +134,11 @@ pub(crate) fn forward_eval(
 
 /// `y = (x − mean)·gain + bias`, row by row.
 fn apply(x: &[f32], mean: &[f32], gain: &[f32], bias: &[f32], y: &mut [f32]) {
+    super::simd::vectorised(|| apply_kernel(x, mean, gain, bias, y))
+}
+
+#[inline(always)]
+fn apply_kernel(x: &[f32], mean: &[f32], gain: &[f32], bias: &[f32], y: &mut [f32]) {
     let features = mean.len();
     for (out, row) in y.chunks_exact_mut(features).zip(x.chunks_exact(features)) {
         for ((((o, x), m), g), b) in out.iter_mut().zip(row).zip(mean).zip(gain).zip(bias) {
@@ -148,9 +165,20 @@ pub(crate) struct NormGrads {
     pub bias: Vec<f32>,
 }
 
-/// Train-mode backward: from `∂y` in `grad` (`[R, F]`) the scale and bias gradients; with
-/// `input_grad`, `grad` is then overwritten with `∂x` (the input layer needs none).
-pub(crate) fn backward_train(
+super::simd::vectorised_fn! {
+    /// Train-mode backward: from `∂y` in `grad` (`[R, F]`) the scale and bias gradients; with
+    /// `input_grad`, `grad` is then overwritten with `∂x` (the input layer needs none).
+    pub(crate) fn backward_train => backward_train_kernel(
+        x: &[f32],
+        norm: NormView,
+        cache: &NormCache,
+        grad: &mut [f32],
+        input_grad: bool,
+    ) -> NormGrads
+}
+
+#[inline(always)]
+fn backward_train_kernel(
     x: &[f32],
     norm: NormView,
     cache: &NormCache,
@@ -196,6 +224,11 @@ pub(crate) fn backward_train(
 
 /// Eval-mode backward to the input: `∂x = ∂y·gain` in place.
 pub(crate) fn backward_eval_in_place(gain: &[f32], grad: &mut [f32]) {
+    super::simd::vectorised(|| backward_eval_in_place_kernel(gain, grad))
+}
+
+#[inline(always)]
+fn backward_eval_in_place_kernel(gain: &[f32], grad: &mut [f32]) {
     let features = gain.len();
     for row in grad.chunks_exact_mut(features) {
         row.iter_mut().zip(gain).for_each(|(g, k)| *g *= k);
