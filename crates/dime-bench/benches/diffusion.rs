@@ -7,8 +7,11 @@
 //!   Baseline: candle's single-thread f32 matmul, 256×256 by 256×256, repeated to do the same
 //!   number of multiply-adds as the update (counted as in dime.md §10: forward MACs of the
 //!   hoisted chain, backward = 2 × forward). Efficiency = baseline time / update time.
+//!   `update_k16_b256_host` is the same update on the CPU fast path (`forward_host` with a kept
+//!   tape, `host_gradients`), the path the DIME agent uses on the CPU.
 //! - `act_one`: one action for one observation through the frozen acting path (target < 200 µs).
-//! - `first_layer`: the same update and a detached batch-256 sample, hoisted versus plain.
+//! - `first_layer`: the same update and a detached batch-256 sample, hoisted versus plain;
+//!   `sample_host_b256` is the detached sample on the CPU fast path (critic targets).
 //!
 //! Everything runs single-threaded (`RAYON_NUM_THREADS=1`, read by candle at every matmul).
 
@@ -77,6 +80,33 @@ impl Update {
     }
 }
 
+/// The same update on the CPU fast path.
+struct HostUpdate {
+    inner: Update,
+    obs: Vec<f32>,
+    tape: dime_diffusion::Tape,
+}
+
+impl HostUpdate {
+    fn new() -> Self {
+        let inner = Update::new(FirstLayerForm::Hoisted);
+        let obs = inner.obs.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        Self { inner, obs, tape: dime_diffusion::Tape::default() }
+    }
+
+    fn step(&mut self) {
+        let u = &mut self.inner;
+        let noise = u.policy.draw_noise(&mut u.rng, BATCH).unwrap();
+        let chain = u.policy.host_chain().unwrap();
+        u.policy.forward_host(&chain, &self.obs, &noise, true, &mut self.tape).unwrap();
+        let (d_action, d_bound) = (vec![1.0 / BATCH as f32; BATCH * ACTION_DIM], vec![1.0 / BATCH as f32; BATCH]);
+        let mut grads = u.policy.host_gradients(&chain, &self.tape, &d_action, &d_bound).unwrap();
+        zero_nans(&mut grads);
+        clip_elementwise(&mut grads, 1.0);
+        u.adam.step(u.policy.params(), &grads).unwrap();
+    }
+}
+
 fn bench(c: &mut Criterion) {
     std::env::set_var("RAYON_NUM_THREADS", "1");
     let update_macs = 3.0 * hoisted_forward_macs(BATCH);
@@ -94,6 +124,8 @@ fn bench(c: &mut Criterion) {
     group.bench_function("update_k16_b256_hoisted", |b| b.iter(|| hoisted.step()));
     let mut plain = Update::new(FirstLayerForm::Plain);
     group.bench_function("update_k16_b256_plain", |b| b.iter(|| plain.step()));
+    let mut host = HostUpdate::new();
+    group.bench_function("update_k16_b256_host", |b| b.iter(|| host.step()));
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let lhs =
         Tensor::from_vec(dime_nn::init::standard_normal(&mut rng, square * square), (square, square), &Device::Cpu)
@@ -129,6 +161,17 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    let p = policy(FirstLayerForm::Hoisted);
+    let obs_host = observations(BATCH).flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let mut tape = dime_diffusion::Tape::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    group.bench_function("sample_host_b256", |b| {
+        b.iter(|| {
+            let noise = p.draw_noise(&mut rng, BATCH).unwrap();
+            let chain = p.host_chain().unwrap();
+            p.forward_host(&chain, &obs_host, &noise, false, &mut tape).unwrap();
+        })
+    });
     group.finish();
 }
 

@@ -14,7 +14,7 @@
 //! (different summation order in the products; tested).
 
 use candle_core::{DType, Tensor};
-use dime_nn::host_gemm::{add_row_to_rows, Gemm};
+use dime_nn::host_gemm::Gemm;
 use dime_nn::Activation;
 
 use crate::score_net::{HostMlp, Track};
@@ -156,8 +156,7 @@ impl HostChain {
             let (x, rest) = tape.states[k * bd..].split_at_mut(bd);
             // First layer: W_x·x_k + W_s·s + (W_t·τ(k) + b_1).
             let pre = &mut tape.pre[0][slot * bh..(slot + 1) * bh];
-            pre.copy_from_slice(&tape.obs_term);
-            add_row_to_rows(pre, &self.mlp.bias_rows[k * h..(k + 1) * h]);
+            sum_with_row(pre, &tape.obs_term, &self.mlp.bias_rows[k * h..(k + 1) * h]);
             Gemm::new(batch, d, h).acc().run(x, &self.mlp.weight_action, pre);
             activate(self.mlp.activation, pre, &mut tape.post[0][slot * bh..(slot + 1) * bh]);
             for l in 1..layers {
@@ -295,8 +294,16 @@ fn fill_rows(m: &mut [f32], row: &[f32]) {
 }
 
 fn activate(activation: Activation, pre: &[f32], post: &mut [f32]) {
-    post.copy_from_slice(pre);
-    activation.apply_slice(post);
+    activation.apply_into(pre, post);
+}
+
+/// `out[r, j] = m[r, j] + row[j]`.
+fn sum_with_row(out: &mut [f32], m: &[f32], row: &[f32]) {
+    for (o, r) in out.chunks_exact_mut(row.len()).zip(m.chunks_exact(row.len())) {
+        for ((o, v), b) in o.iter_mut().zip(r).zip(row) {
+            *o = v + b;
+        }
+    }
 }
 
 fn softplus(x: f32) -> f32 {

@@ -43,16 +43,28 @@ unsafe fn map_f32_avx2<F: Fn(f32) -> f32>(values: &[f32], f: F) -> Vec<f32> {
     values.iter().map(|&v| f(v)).collect()
 }
 
-/// `values[i] = f(values[i])` in place, with the same run-time AVX2 dispatch as [`map_storage`].
+/// `values[i] = f(values[i])` in place, with the same run-time AVX2 dispatch as [`map_storage`]
+/// (AVX-512 first where the CPU has it).
 pub(crate) fn map_in_place_f32<F: Fn(f32) -> f32>(values: &mut [f32], f: F) {
     #[cfg(target_arch = "x86_64")]
     {
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            unsafe { map_in_place_f32_avx512(values, f) };
+            return;
+        }
         if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU supports the features the function is compiled for.
             unsafe { map_in_place_f32_avx2(values, f) };
             return;
         }
     }
+    values.iter_mut().for_each(|v| *v = f(*v));
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn map_in_place_f32_avx512<F: Fn(f32) -> f32>(values: &mut [f32], f: F) {
     values.iter_mut().for_each(|v| *v = f(*v));
 }
 
@@ -67,6 +79,11 @@ pub(crate) fn zip_in_place_f32<F: Fn(f32, f32) -> f32>(other: &[f32], values: &m
     assert_eq!(other.len(), values.len(), "zip_in_place_f32: slices must have equal lengths");
     #[cfg(target_arch = "x86_64")]
     {
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            unsafe { zip_in_place_f32_avx512(other, values, f) };
+            return;
+        }
         if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU supports the features the function is compiled for.
             unsafe { zip_in_place_f32_avx2(other, values, f) };
@@ -79,5 +96,11 @@ pub(crate) fn zip_in_place_f32<F: Fn(f32, f32) -> f32>(other: &[f32], values: &m
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn zip_in_place_f32_avx2<F: Fn(f32, f32) -> f32>(other: &[f32], values: &mut [f32], f: F) {
+    values.iter_mut().zip(other).for_each(|(v, o)| *v = f(*o, *v));
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn zip_in_place_f32_avx512<F: Fn(f32, f32) -> f32>(other: &[f32], values: &mut [f32], f: F) {
     values.iter_mut().zip(other).for_each(|(v, o)| *v = f(*o, *v));
 }

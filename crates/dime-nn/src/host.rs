@@ -70,6 +70,16 @@ impl Activation {
         }
     }
 
+    /// `out[i] = f(pre[i])` (same element formulas as [`Activation::apply_slice`]).
+    pub fn apply_into(self, pre: &[f32], out: &mut [f32]) {
+        use crate::cpu_map::zip_in_place_f32;
+        match self {
+            Activation::Gelu => zip_in_place_f32(pre, out, |p, _| crate::gelu::gelu_f32(p)),
+            Activation::Relu => zip_in_place_f32(pre, out, |p, _| p.max(0.0)),
+            Activation::Mish => zip_in_place_f32(pre, out, |p, _| p * crate::softplus::softplus_f32(p).tanh()),
+        }
+    }
+
     /// Back-propagate through the activation on host values: `grad[i] *= f'(pre[i])`, where
     /// `pre` holds the activation's inputs (same derivative formulas as the fused ops' backward).
     pub fn backward_slice(self, pre: &[f32], grad: &mut [f32]) {
@@ -102,6 +112,9 @@ mod tests {
                 let (mut up, mut down) = ([p + h], [p - h]);
                 act.apply_slice(&mut up);
                 act.apply_slice(&mut down);
+                let mut into = [0.0f32];
+                act.apply_into(&[p + h], &mut into);
+                assert_eq!(into, up, "apply_into equals apply_slice");
                 let numeric = (up[0] - down[0]) / (2.0 * h);
                 assert!((numeric - g).abs() < 2e-3, "{act:?} at {p}: {numeric} vs {g}");
             }

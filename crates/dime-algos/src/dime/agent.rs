@@ -4,7 +4,7 @@
 
 use candle_core::{DType, Device, Tensor};
 use dime_critic::{CategoricalCritic, CriticBatch, CriticHead, TdInputs};
-use dime_diffusion::{ActingPolicy, DiffusionPolicy, STEP_SIZE_RAW};
+use dime_diffusion::{ActingPolicy, ChainNoise, DiffusionPolicy, Tape, STEP_SIZE_RAW};
 use dime_nn::clip::{clip_elementwise, zero_nans};
 use dime_nn::{host_gradients, Adam, ParamStore};
 use rand_chacha::ChaCha8Rng;
@@ -23,6 +23,9 @@ const LOG_ALPHA: &str = "log_alpha";
 pub const DIME_METRICS: [&str; 7] =
     ["critic_loss", "mean_q", "actor_loss", "alpha", "bound_mean", "running_cost_mean", "step_size"];
 
+/// What an actor pass returns: (loss, mean ℓ, mean ℓ_run, gradients in parameter order).
+type ActorPass = (f64, f64, f64, Vec<Vec<f32>>);
+
 /// A DIME learner: diffusion actor, categorical CrossQ critic, learned temperature.
 pub struct DimeAgent {
     pub(super) cfg: DimeConfig,
@@ -38,6 +41,8 @@ pub struct DimeAgent {
     pub(super) n_updates: u64,
     pub(super) device: Device,
     pub(super) batch: Batch,
+    /// Buffers of the CPU chain (reused by every update; not part of the state).
+    pub(super) tape: Tape,
 }
 
 impl DimeAgent {
@@ -90,6 +95,7 @@ impl DimeAgent {
             n_updates: 0,
             device,
             batch: Batch::default(),
+            tape: Tape::default(),
         })
     }
 
@@ -135,13 +141,21 @@ impl DimeAgent {
     fn update_critic(&mut self, mb: &Minibatch, alpha: f64, rng: &mut ChaCha8Rng) -> Result<(f64, f64), AlgoError> {
         let rows = mb.rewards.len();
         let noise = self.policy.draw_noise(rng, rows)?;
-        let next = self.policy.sample_detached(&mb.next_obs, &noise)?;
-        let next_bound = next.log_prob_bound()?.to_vec1::<f32>()?;
+        let (next_actions, next_bound) = if self.device.is_cpu() {
+            let chain = self.policy.host_chain()?;
+            let next_obs = mb.next_obs.flatten_all()?.to_vec1::<f32>()?;
+            self.policy.forward_host(&chain, &next_obs, &noise, false, &mut self.tape)?;
+            let actions = Tensor::from_slice(&self.tape.action, (rows, self.act_dim), &self.device)?;
+            (actions, self.tape.log_prob_bound())
+        } else {
+            let next = self.policy.sample_detached(&mb.next_obs, &noise)?;
+            (next.action.clone(), next.log_prob_bound()?.to_vec1::<f32>()?)
+        };
         let batch = CriticBatch {
             obs: &mb.obs,
             actions: &mb.actions,
             next_obs: &mb.next_obs,
-            next_actions: &next.action,
+            next_actions: &next_actions,
             td: TdInputs {
                 rewards: &mb.rewards,
                 continues: &mb.continues,
@@ -158,18 +172,52 @@ impl DimeAgent {
     /// mode; NaN-zeroed, element-wise clipped gradients; Adam. Returns (loss, mean ℓ, mean ℓ_run).
     fn update_actor(&mut self, obs: &Tensor, alpha: f64, rng: &mut ChaCha8Rng) -> Result<(f64, f64, f64), AlgoError> {
         let noise = self.policy.draw_noise(rng, obs.dim(0)?)?;
-        let chain = self.policy.sample(obs, &noise)?;
-        let probs = self.critic.probs_eval(obs, &chain.action)?;
-        let q_members = probs.iter().map(|p| self.critic.expected_value(p)).collect::<Result<Vec<_>, _>>()?;
-        let bound = chain.log_prob_bound()?;
-        let loss = actor_loss(&q_members, &bound, alpha)?;
-        let mut grads = host_gradients(self.policy.params(), &loss.backward()?)?;
+        let (loss, bound, running_cost, mut grads) = match self.device.is_cpu() {
+            true => self.actor_gradients_host(obs, &noise, alpha)?,
+            false => self.actor_gradients_graph(obs, &noise, alpha)?,
+        };
         zero_nans(&mut grads);
         clip_elementwise(&mut grads, self.cfg.actor_grad_clip);
         self.actor_adam.step(self.policy.params(), &grads)?;
         self.acting = None;
+        Ok((loss, bound, running_cost))
+    }
+
+    /// The actor loss and its gradients by autograd through the candle chain (non-CPU devices).
+    /// Returns (loss, mean ℓ, mean ℓ_run, gradients in parameter order).
+    fn actor_gradients_graph(&self, obs: &Tensor, noise: &ChainNoise, alpha: f64) -> Result<ActorPass, AlgoError> {
+        let chain = self.policy.sample(obs, noise)?;
+        let probs = self.critic.probs_eval(obs, &chain.action)?;
+        let q_members = probs.iter().map(|p| self.critic.expected_value(p)).collect::<Result<Vec<_>, _>>()?;
+        let bound = chain.log_prob_bound()?;
+        let loss = actor_loss(&q_members, &bound, alpha)?;
+        let grads = host_gradients(self.policy.params(), &loss.backward()?)?;
         let mean = |t: &Tensor| -> Result<f64, AlgoError> { Ok(f64::from(t.mean_all()?.to_scalar::<f32>()?)) };
-        Ok((mean(&loss)?, mean(&bound)?, mean(&chain.running_cost()?)?))
+        Ok((mean(&loss)?, mean(&bound)?, mean(&chain.running_cost()?)?, grads))
+    }
+
+    /// The same loss on the CPU fast path: the chain on host slices, `∂L/∂a` from the critic by
+    /// autograd, `∂L/∂ℓ = α/B`, and the chain's hand-written backward.
+    fn actor_gradients_host(&mut self, obs: &Tensor, noise: &ChainNoise, alpha: f64) -> Result<ActorPass, AlgoError> {
+        let rows = obs.dim(0)?;
+        let chain = self.policy.host_chain()?;
+        self.policy.forward_host(&chain, &obs.flatten_all()?.to_vec1::<f32>()?, noise, true, &mut self.tape)?;
+        let action = candle_core::Var::from_slice(&self.tape.action, (rows, self.act_dim), &self.device)?;
+        let probs = self.critic.probs_eval(obs, action.as_tensor())?;
+        let q_members = probs.iter().map(|p| self.critic.expected_value(p)).collect::<Result<Vec<_>, _>>()?;
+        let bound = self.tape.log_prob_bound();
+        let bound_tensor = Tensor::from_slice(&bound, rows, &self.device)?;
+        let loss = actor_loss(&q_members, &bound_tensor, alpha)?;
+        let critic_grads = loss.backward()?;
+        let d_action = match critic_grads.get(action.as_tensor()) {
+            Some(g) => g.flatten_all()?.to_vec1::<f32>()?,
+            None => vec![0.0; rows * self.act_dim],
+        };
+        let d_bound = vec![(alpha / rows as f64) as f32; rows];
+        let grads = self.policy.host_gradients(&chain, &self.tape, &d_action, &d_bound)?;
+        let mean = |v: &[f32]| v.iter().map(|&x| f64::from(x)).sum::<f64>() / v.len() as f64;
+        let loss = f64::from(loss.to_scalar::<f32>()?);
+        Ok((loss, mean(&bound), mean(&self.tape.running_cost()), grads))
     }
 
     /// Temperature update (§6) from the actor update's batch mean of ℓ_run.
