@@ -132,7 +132,9 @@ impl CategoricalCritic {
         self.members.iter_mut().map(|m| softmax_rows(&m.forward(&x, mode)?)).collect()
     }
 
-    /// Eval-mode atom probabilities through a shared borrow (the actor update).
+    /// Eval-mode atom probabilities through a shared borrow, with autograd (the actor update;
+    /// [`CategoricalCritic::mean_q_and_action_grad`] is the fused host equivalent of
+    /// `probs_eval` + `expected_value` + the gradient to the actions).
     pub fn probs_eval(&self, obs: &Tensor, actions: &Tensor) -> Result<Vec<Tensor>, CriticError> {
         check_pair(obs, actions, self.obs_dim, self.action_dim)?;
         let x = critic_input(obs, actions)?;

@@ -18,6 +18,12 @@
 //!   updates the parameters' own storage in place (the same arithmetic as [`dime_nn::Adam`] without
 //!   its host round trip, measured at ~12% of a paper-critic update), so updates are deterministic
 //!   and report their forward / backward / optimiser split ([`UpdateTimings`]) for the benchmarks.
+//! - **The categorical critic has a fused CPU path** (`src/host/`): with f32 parameters on the
+//!   CPU, [`CategoricalCritic::update`] runs on plain buffers with `dime_nn::host_gemm` products
+//!   and hand-written backward passes (2.7× faster than candle for the cpu preset, ~88% of the
+//!   matmul rate for the paper preset), and [`CategoricalCritic::mean_q_and_action_grad`] gives
+//!   the actor `Q̄` and its action gradient. The candle path stays as the reference
+//!   ([`CategoricalCritic::update_reference`]) that tests hold the host path to.
 //! - **Bad input is a [`CriticError`]**, never a panic: mismatched dimensions, an empty or inverted
 //!   support, non-finite rewards or bounds.
 //!
