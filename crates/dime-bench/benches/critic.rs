@@ -229,6 +229,35 @@ fn mean_timings(
     (UpdateTimings { forward: sum.forward / n, backward: sum.backward / n, optimiser: sum.optimiser / n }, total)
 }
 
+/// Mean time of the actor's critic call: the host `mean_q_and_action_grad`, and the candle
+/// equivalent (eval-mode probabilities, expected values, member mean, backward to the actions).
+fn time_action_gradient(critic: &CategoricalCritic, data: &Data, reps: usize) -> (Duration, Duration) {
+    let obs = data.obs.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let actions = data.actions.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let host = || std::hint::black_box(critic.mean_q_and_action_grad(&obs, &actions, BATCH).unwrap());
+    let candle = || {
+        let var = candle_core::Var::from_tensor(&data.actions).unwrap();
+        let probs = critic.probs_eval(&data.obs, var.as_tensor()).unwrap();
+        let q: Vec<Tensor> = probs.iter().map(|p| critic.expected_value(p).unwrap()).collect();
+        let mean = Tensor::stack(&q, 0).unwrap().mean(0).unwrap();
+        std::hint::black_box(mean.sum_all().unwrap().backward().unwrap());
+    };
+    let time = |f: &dyn Fn()| {
+        f();
+        let start = Instant::now();
+        for _ in 0..reps {
+            f();
+        }
+        start.elapsed() / reps as u32
+    };
+    (
+        time(&|| {
+            host();
+        }),
+        time(&candle),
+    )
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -288,6 +317,14 @@ fn critic_update(c: &mut Criterion) {
                 rate(matmul),
                 rate(host_gemm),
                 reference_total.as_secs_f64() / total.as_secs_f64(),
+            );
+
+            let (host_actor, candle_actor) = time_action_gradient(&net, &data, *reps);
+            eprintln!(
+                "  actor's view (eval mode, {BATCH} rows): mean_q_and_action_grad {:.2} ms, candle probs_eval + expected_value + backward {:.2} ms ({:.2}×)",
+                ms(host_actor),
+                ms(candle_actor),
+                candle_actor.as_secs_f64() / host_actor.as_secs_f64(),
             );
 
             let mut group = c.benchmark_group("critic_update");
