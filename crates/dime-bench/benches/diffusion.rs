@@ -13,7 +13,8 @@
 //! - `first_layer`: the same update and a detached batch-256 sample, hoisted versus plain;
 //!   `sample_host_b256` is the detached sample on the CPU fast path (critic targets).
 //!
-//! Everything runs single-threaded (`RAYON_NUM_THREADS=1`, read by candle at every matmul).
+//! Everything runs single-threaded (`RAYON_NUM_THREADS=1`, read by candle at every matmul) unless
+//! `RAYON_NUM_THREADS` is set; the baseline is always one thread.
 
 use candle_core::{DType, Device, Tensor};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -100,7 +101,7 @@ impl HostUpdate {
         let chain = u.policy.host_chain().unwrap();
         u.policy.forward_host(&chain, &self.obs, &noise, true, &mut self.tape).unwrap();
         let (d_action, d_bound) = (vec![1.0 / BATCH as f32; BATCH * ACTION_DIM], vec![1.0 / BATCH as f32; BATCH]);
-        let mut grads = u.policy.host_gradients(&chain, &self.tape, &d_action, &d_bound).unwrap();
+        let mut grads = u.policy.host_gradients(&chain, &mut self.tape, &d_action, &d_bound).unwrap();
         zero_nans(&mut grads);
         clip_elementwise(&mut grads, 1.0);
         u.adam.step(u.policy.params(), &grads).unwrap();
@@ -108,7 +109,11 @@ impl HostUpdate {
 }
 
 fn bench(c: &mut Criterion) {
-    std::env::set_var("RAYON_NUM_THREADS", "1");
+    // One thread unless the caller asks for more (`RAYON_NUM_THREADS=2` measures the host
+    // path's row blocks on two cores; the baseline stays a single-thread figure either way).
+    if std::env::var("RAYON_NUM_THREADS").is_err() {
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+    }
     let update_macs = 3.0 * hoisted_forward_macs(BATCH);
     let square = 256usize;
     let matmuls = (update_macs / (square * square * square) as f64).round() as usize;
@@ -133,6 +138,8 @@ fn bench(c: &mut Criterion) {
     let rhs =
         Tensor::from_vec(dime_nn::init::standard_normal(&mut rng, square * square), (square, square), &Device::Cpu)
             .unwrap();
+    let threads = std::env::var("RAYON_NUM_THREADS").expect("set above");
+    std::env::set_var("RAYON_NUM_THREADS", "1");
     group.bench_function("matmul_baseline_same_macs", |b| {
         b.iter(|| {
             for _ in 0..matmuls {
@@ -140,6 +147,7 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    std::env::set_var("RAYON_NUM_THREADS", threads);
     group.finish();
 
     let mut group = c.benchmark_group("sampling");

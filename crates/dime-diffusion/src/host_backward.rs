@@ -16,7 +16,7 @@
 use candle_core::Tensor;
 use dime_nn::host_gemm::{add_column_sums, Gemm};
 
-use crate::host_chain::{ChainDims, HostChain, Tape};
+use crate::host_chain::{ChainDims, HostChain, Part, Tape};
 use crate::score_net::{names, Track};
 use crate::{DiffusionPolicy, SamplerError};
 
@@ -36,11 +36,53 @@ pub(crate) struct HostGrads {
     pub scale: Vec<f32>,
 }
 
+impl HostGrads {
+    /// `self += other`, entry by entry.
+    fn add(&mut self, other: &HostGrads) {
+        let pairs = [
+            (&mut self.weight_action, &other.weight_action),
+            (&mut self.weight_obs, &other.weight_obs),
+            (&mut self.output.0, &other.output.0),
+            (&mut self.output.1, &other.output.1),
+            (&mut self.bias_rows, &other.bias_rows),
+            (&mut self.eta, &other.eta),
+            (&mut self.scale, &other.scale),
+        ];
+        let hidden = self.hidden.iter_mut().zip(&other.hidden).flat_map(|((w, b), (ow, ob))| [(w, ow), (b, ob)]);
+        for (acc, v) in pairs.into_iter().chain(hidden) {
+            acc.iter_mut().zip(v).for_each(|(a, b)| *a += b);
+        }
+    }
+}
+
 impl HostChain {
-    /// Back-propagate `∂L/∂a` and `∂L/∂ℓ` through a kept tape.
-    pub(crate) fn backward(&self, tape: &Tape, d_action: &[f32], d_bound: &[f32]) -> HostGrads {
+    /// Back-propagate `∂L/∂a` and `∂L/∂ℓ` through a kept tape: each row block in parallel,
+    /// then the blocks' gradients summed in block order (so a fixed thread count gives
+    /// bitwise-identical results).
+    pub(crate) fn backward(&self, tape: &mut Tape, d_action: &[f32], d_bound: &[f32]) -> HostGrads {
+        let d = self.dims.action;
+        let block = |(part, &(first, rows)): (&mut Part, &(usize, usize))| {
+            self.backward_part(part, &d_action[first * d..(first + rows) * d], &d_bound[first..first + rows])
+        };
+        let mut grads: Vec<HostGrads> = if tape.parts.len() == 1 {
+            tape.parts.iter_mut().zip(&tape.blocks).map(block).collect()
+        } else {
+            use rayon::prelude::*;
+            tape.parts.par_iter_mut().zip(&tape.blocks).map(block).collect()
+        };
+        let mut total = grads.remove(0);
+        for g in &grads {
+            total.add(g);
+        }
+        total
+    }
+
+    /// The backward pass of one row block. The step loop only propagates `∂L/∂x` and stores
+    /// every step's pre-activation gradients; the weight gradients are then one product per
+    /// layer over all K steps at once (`[H, K·R]·[K·R, n]`), cheaper than K small ones.
+    fn backward_part(&self, tape: &mut Part, d_action: &[f32], d_bound: &[f32]) -> HostGrads {
         let ChainDims { steps, obs: o, action: d, width: h, layers } = self.dims;
-        let batch = tape.batch;
+        let batch = tape.rows;
         let (bd, bh) = (batch * d, batch * h);
         let mut g = HostGrads {
             weight_action: vec![0.0; d * h],
@@ -58,38 +100,46 @@ impl HostChain {
                 d_action[j] * (1.0 - a * a) + d_bound[j / d] * 2.0 * a
             })
             .collect();
-        let mut d_score = vec![0.0f32; bd];
-        let mut d_obs_term = vec![0.0f32; bh];
-        let (mut dh, mut dz) = (vec![0.0f32; bh], vec![0.0f32; bh]);
+        let mut d_score = std::mem::take(&mut tape.d_score);
+        let mut d_pre = std::mem::take(&mut tape.d_pre);
+        d_score.resize(steps * bd, 0.0);
+        d_pre.resize(layers, Vec::new());
+        d_pre.iter_mut().for_each(|buffer| buffer.resize(steps * bh, 0.0));
+        let mut dh = vec![0.0f32; bh];
         for k in (0..steps).rev() {
             let span = k * bh..(k + 1) * bh;
-            self.kernel_step_backward(k, tape, d_bound, &mut dx, &mut d_score, &mut g);
-            // Output layer: raw = h_L·W_out + b_out.
-            let last = &tape.post[layers - 1][span.clone()];
-            Gemm::new(h, batch, d).a_t().acc().run(last, &d_score, &mut g.output.0);
-            add_column_sums(&d_score, &mut g.output.1);
-            Gemm::new(batch, d, h).b_t().run(&d_score, &self.mlp.output.0, &mut dh);
+            let score_k = &mut d_score[k * bd..(k + 1) * bd];
+            self.kernel_step_backward(k, tape, d_bound, &mut dx, score_k, &mut g);
+            // raw = h_L·W_out + b_out, so ∂L/∂h_L = ∂L/∂raw·W_outᵀ.
+            Gemm::new(batch, d, h).run(score_k, &self.transposed.output, &mut dh);
             for l in (0..layers).rev() {
+                let dz = &mut d_pre[l][span.clone()];
                 dz.copy_from_slice(&dh);
-                self.mlp.activation.backward_slice(&tape.pre[l][span.clone()], &mut dz);
-                if l == 0 {
-                    break;
+                self.mlp.activation.backward_slice(&tape.pre[l][span.clone()], dz);
+                if l > 0 {
+                    Gemm::new(batch, h, h).run(dz, &self.transposed.hidden[l - 1], &mut dh);
                 }
-                let input = &tape.post[l - 1][span.clone()];
-                let (weight, _) = &self.mlp.hidden[l - 1];
-                let (dw, db) = &mut g.hidden[l - 1];
-                Gemm::new(h, batch, h).a_t().acc().run(input, &dz, dw);
-                add_column_sums(&dz, db);
-                Gemm::new(batch, h, h).b_t().run(&dz, weight, &mut dh);
             }
             // First layer: W_x·x_k + W_s·s + bias_rows[k].
-            let x = &tape.states[k * bd..(k + 1) * bd];
-            Gemm::new(d, batch, h).a_t().acc().run(x, &dz, &mut g.weight_action);
-            d_obs_term.iter_mut().zip(&dz).for_each(|(acc, v)| *acc += v);
-            add_column_sums(&dz, &mut g.bias_rows[k * h..(k + 1) * h]);
-            Gemm::new(batch, h, d).b_t().acc().run(&dz, &self.mlp.weight_action, &mut dx);
+            Gemm::new(batch, h, d).acc().run(&d_pre[0][span], &self.transposed.weight_action, &mut dx);
+        }
+        let rows = steps * batch;
+        Gemm::new(h, rows, d).a_t().run(&tape.post[layers - 1], &d_score, &mut g.output.0);
+        add_column_sums(&d_score, &mut g.output.1);
+        // Hidden layer l ≥ 1 reads the activations of layer l − 1.
+        for (((dw, db), input), dz) in g.hidden.iter_mut().zip(&tape.post).zip(&d_pre[1..]) {
+            Gemm::new(h, rows, h).a_t().run(input, dz, dw);
+            add_column_sums(dz, db);
+        }
+        Gemm::new(d, rows, h).a_t().run(&tape.states[..rows * d], &d_pre[0], &mut g.weight_action);
+        let mut d_obs_term = vec![0.0f32; bh];
+        for (k, dz) in d_pre[0].chunks_exact(bh).enumerate() {
+            d_obs_term.iter_mut().zip(dz).for_each(|(acc, v)| *acc += v);
+            add_column_sums(dz, &mut g.bias_rows[k * h..(k + 1) * h]);
         }
         Gemm::new(o, batch, h).a_t().run(&tape.obs, &d_obs_term, &mut g.weight_obs);
+        tape.d_score = d_score;
+        tape.d_pre = d_pre;
         g
     }
 
@@ -99,14 +149,14 @@ impl HostChain {
     fn kernel_step_backward(
         &self,
         k: usize,
-        tape: &Tape,
+        tape: &Part,
         d_bound: &[f32],
         dx: &mut [f32],
         d_score: &mut [f32],
         g: &mut HostGrads,
     ) {
         let d = self.dims.action;
-        let bd = tape.batch * d;
+        let bd = tape.rows * d;
         let (x, x_next) = (&tape.states[k * bd..(k + 1) * bd], &tape.states[(k + 1) * bd..(k + 2) * bd]);
         let (mean, raw, eps) =
             (&tape.means[k * bd..(k + 1) * bd], &tape.raw_score[k * bd..(k + 1) * bd], &tape.eps[k * bd..(k + 1) * bd]);
@@ -153,7 +203,7 @@ impl DiffusionPolicy {
     pub fn host_gradients(
         &self,
         chain: &HostChain,
-        tape: &Tape,
+        tape: &mut Tape,
         d_action: &[f32],
         d_bound: &[f32],
     ) -> Result<Vec<Vec<f32>>, SamplerError> {

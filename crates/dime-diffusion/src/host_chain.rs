@@ -34,6 +34,31 @@ pub struct HostChain {
     pub(crate) prior_std: f32,
     pub(crate) prior_log_norm: f32,
     pub(crate) dims: ChainDims,
+    /// Transposed weights for the backward pass.
+    pub(crate) transposed: TransposedWeights,
+}
+
+/// `Wᵀ` of the main MLP's layers, row-major, so that `∂L/∂input = ∂L/∂output·Wᵀ` reads its
+/// right operand contiguously.
+#[derive(Debug, Clone)]
+pub(crate) struct TransposedWeights {
+    /// `W_xᵀ`, `[H, d]`.
+    pub weight_action: Vec<f32>,
+    /// `W_lᵀ`, `[H, H]`, per hidden layer after the first.
+    pub hidden: Vec<Vec<f32>>,
+    /// `W_outᵀ`, `[d, H]`.
+    pub output: Vec<f32>,
+}
+
+/// `mᵀ` for a row-major `m: [rows, cols]`.
+fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0.0; m.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            t[c * rows + r] = m[r * cols + c];
+        }
+    }
+    t
 }
 
 /// Sizes of one chain evaluation.
@@ -47,27 +72,16 @@ pub(crate) struct ChainDims {
     pub layers: usize,
 }
 
-/// A chain evaluation's outputs and, when kept, everything its backward pass needs.
+/// A chain evaluation's outputs and, when kept, everything its backward pass needs. The batch
+/// is split into row blocks ([`Part`]s), one per CPU thread, that run in parallel; outputs are
+/// gathered here in row order.
 #[derive(Debug, Clone, Default)]
 pub struct Tape {
     pub(crate) batch: usize,
     pub(crate) keep: bool,
-    /// Observations `[B, o]`.
-    pub(crate) obs: Vec<f32>,
-    /// Step noise `ε_k`, `[K, B, d]`.
-    pub(crate) eps: Vec<f32>,
-    /// States `x_0..x_K`, `[K+1, B, d]`.
-    pub(crate) states: Vec<f32>,
-    /// `W_s·s`, `[B, H]`.
-    pub(crate) obs_term: Vec<f32>,
-    /// Per layer: pre-activations, `[K, B, H]` when kept, else `[B, H]`.
-    pub(crate) pre: Vec<Vec<f32>>,
-    /// Per layer: activations, same shapes as `pre`.
-    pub(crate) post: Vec<Vec<f32>>,
-    /// Output layer before the clip, `[K, B, d]` when kept, else `[B, d]`.
-    pub(crate) raw_score: Vec<f32>,
-    /// Kernel means `μ_k`, `[K, B, d]` when kept, else `[B, d]`.
-    pub(crate) means: Vec<f32>,
+    /// Row blocks `(first row, rows)` and their buffers.
+    pub(crate) blocks: Vec<(usize, usize)>,
+    pub(crate) parts: Vec<Part>,
     /// `a = tanh(x_K)`, `[B, d]`.
     pub action: Vec<f32>,
     /// `ℓ_prior`, `[B]`.
@@ -76,6 +90,39 @@ pub struct Tape {
     pub path_log_ratio: Vec<f32>,
     /// `ℓ_tanh`, `[B]`.
     pub tanh_log_det: Vec<f32>,
+    final_states: Vec<f32>,
+}
+
+/// One row block of a chain evaluation (`R` rows).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Part {
+    pub rows: usize,
+    /// Observations `[R, o]`.
+    pub obs: Vec<f32>,
+    /// Step noise `ε_k`, `[K, R, d]`.
+    pub eps: Vec<f32>,
+    /// States `x_0..x_K`, `[K+1, R, d]`.
+    pub states: Vec<f32>,
+    /// `W_s·s`, `[R, H]`.
+    pub obs_term: Vec<f32>,
+    /// Per layer: pre-activations, `[K, R, H]` when kept, else `[R, H]`.
+    pub pre: Vec<Vec<f32>>,
+    /// Per layer: activations, same shapes as `pre`.
+    pub post: Vec<Vec<f32>>,
+    /// Output layer before the clip, `[K, R, d]` when kept, else `[R, d]`.
+    pub raw_score: Vec<f32>,
+    /// Kernel means `μ_k`, `[K, R, d]` when kept, else `[R, d]`.
+    pub means: Vec<f32>,
+    /// `a`, `[R, d]`.
+    pub action: Vec<f32>,
+    /// `ℓ_prior`, `ℓ_path` (accumulated as `−log_w`), `ℓ_tanh`, each `[R]`.
+    pub prior_log_prob: Vec<f32>,
+    pub path_log_ratio: Vec<f32>,
+    pub tanh_log_det: Vec<f32>,
+    /// Backward scratch: `∂L/∂raw_k`, `[K, R, d]`.
+    pub d_score: Vec<f32>,
+    /// Backward scratch: per layer `∂L/∂pre_k`, `[K, R, H]`.
+    pub d_pre: Vec<Vec<f32>>,
 }
 
 impl Tape {
@@ -96,9 +143,36 @@ impl Tape {
 
     /// The final pre-tanh states `x_K`, `[B, d]`.
     pub fn final_state(&self) -> &[f32] {
-        let bd = self.action.len();
-        &self.states[self.states.len() - bd..]
+        &self.final_states
     }
+
+    /// Gather the blocks' outputs in row order.
+    fn gather(&mut self, steps: usize) {
+        let (action, prior, path, tanh, last) = (
+            &mut self.action,
+            &mut self.prior_log_prob,
+            &mut self.path_log_ratio,
+            &mut self.tanh_log_det,
+            &mut self.final_states,
+        );
+        for buffer in [&mut *action, &mut *prior, &mut *path, &mut *tanh, &mut *last] {
+            buffer.clear();
+        }
+        for part in &self.parts {
+            action.extend_from_slice(&part.action);
+            prior.extend_from_slice(&part.prior_log_prob);
+            path.extend_from_slice(&part.path_log_ratio);
+            tanh.extend_from_slice(&part.tanh_log_det);
+            let rd = part.action.len();
+            last.extend_from_slice(&part.states[steps * rd..(steps + 1) * rd]);
+        }
+    }
+}
+
+/// Row blocks for `batch` rows: one per CPU thread, at least 32 rows each.
+fn row_blocks(batch: usize) -> Vec<(usize, usize)> {
+    let n = dime_nn::cpu_threads().min(batch / 32).max(1);
+    (0..n).map(|i| (i * batch / n, (i + 1) * batch / n - i * batch / n)).collect()
 }
 
 fn host(t: &Tensor) -> Result<Vec<f32>, SamplerError> {
@@ -118,7 +192,14 @@ impl HostChain {
         let sqrt_two_pi = (2.0 * std::f64::consts::PI).sqrt() as f32;
         let log_norm = scale.chunks_exact(d).map(|row| row.iter().map(|s| (s * sqrt_two_pi).ln()).sum()).collect();
         let sigma0 = cfg.prior_std as f32;
+        let h = cfg.score_net.hidden_width;
+        let transposed = TransposedWeights {
+            weight_action: transpose(&mlp.weight_action, d, h),
+            hidden: mlp.hidden.iter().map(|(w, _)| transpose(w, h, h)).collect(),
+            output: transpose(&mlp.output.0, h, d),
+        };
         Ok(Self {
+            transposed,
             eta,
             scale,
             log_norm,
@@ -138,19 +219,45 @@ impl HostChain {
 
     /// Run the chain for `obs: [B, o]` with `noise`, writing every output into `tape`; with
     /// `keep`, also every activation the backward pass needs. Inputs are checked by the caller.
+    /// Row blocks run in parallel on the CPU threads; rows are independent, so the values do
+    /// not depend on the blocking.
     pub(crate) fn forward(&self, obs: &[f32], noise: &ChainNoise, keep: bool, tape: &mut Tape) -> Result<(), SamplerError> {
-        let ChainDims { steps, obs: o, action: d, width: h, layers } = self.dims;
+        let ChainDims { steps, obs: o, action: d, .. } = self.dims;
         let batch = obs.len() / o;
-        let (bd, bh) = (batch * d, batch * h);
-        prepare(tape, batch, keep, self.dims);
-        tape.obs.clear();
-        tape.obs.extend_from_slice(obs);
-        tape.eps = host(&noise.eps)?;
-        tape.states[..bd].copy_from_slice(&host(&noise.x0)?);
-        if !tape.eps.iter().chain(&tape.states[..bd]).all(|v| v.is_finite()) {
+        let (x0, eps) = (host(&noise.x0)?, host(&noise.eps)?);
+        if !x0.iter().chain(&eps).all(|v| v.is_finite()) {
             return Err(SamplerError::NonFinite("noise"));
         }
-        Gemm::new(batch, o, h).run(obs, &self.mlp.weight_obs, &mut tape.obs_term);
+        tape.batch = batch;
+        tape.keep = keep;
+        tape.blocks = row_blocks(batch);
+        tape.parts.resize_with(tape.blocks.len(), Part::default);
+        for (part, &(first, rows)) in tape.parts.iter_mut().zip(&tape.blocks) {
+            prepare(part, rows, keep, self.dims);
+            part.obs.clear();
+            part.obs.extend_from_slice(&obs[first * o..(first + rows) * o]);
+            part.states[..rows * d].copy_from_slice(&x0[first * d..(first + rows) * d]);
+            part.eps.clear();
+            for k in 0..steps {
+                part.eps.extend_from_slice(&eps[(k * batch + first) * d..(k * batch + first + rows) * d]);
+            }
+        }
+        if tape.parts.len() == 1 {
+            self.forward_part(&mut tape.parts[0], keep);
+        } else {
+            use rayon::prelude::*;
+            tape.parts.par_iter_mut().for_each(|part| self.forward_part(part, keep));
+        }
+        tape.gather(steps);
+        Ok(())
+    }
+
+    /// The chain for one row block (its inputs already loaded).
+    fn forward_part(&self, tape: &mut Part, keep: bool) {
+        let ChainDims { steps, obs: o, action: d, width: h, layers } = self.dims;
+        let batch = tape.rows;
+        let (bd, bh) = (batch * d, batch * h);
+        Gemm::new(batch, o, h).run(&tape.obs, &self.mlp.weight_obs, &mut tape.obs_term);
         for k in 0..steps {
             let slot = if keep { k } else { 0 };
             let (x, rest) = tape.states[k * bd..].split_at_mut(bd);
@@ -176,7 +283,6 @@ impl HostChain {
             self.kernel_step(k, x, raw, &tape.eps[k * bd..(k + 1) * bd], mean, x_next, &mut tape.path_log_ratio);
         }
         self.finish(tape);
-        Ok(())
     }
 
     /// One kernel step for every row: `μ = x + η ⊙ (clip(f) − x/σ0²)`, `x' = μ + ς ⊙ ε`, and
@@ -208,9 +314,9 @@ impl HostChain {
     }
 
     /// `ℓ_path = −log_w`, the prior term of `x_0`, `a = tanh(x_K)` and `ℓ_tanh`.
-    fn finish(&self, tape: &mut Tape) {
+    fn finish(&self, tape: &mut Part) {
         let d = self.dims.action;
-        let bd = tape.batch * d;
+        let bd = tape.rows * d;
         tape.path_log_ratio.iter_mut().for_each(|w| *w = -*w);
         for (b, lp) in tape.prior_log_prob.iter_mut().enumerate() {
             let quad: f32 = tape.states[b * d..(b + 1) * d].iter().map(|x| (x / self.prior_std).powi(2)).sum();
@@ -264,12 +370,11 @@ impl DiffusionPolicy {
     }
 }
 
-/// Resize the tape's buffers for `batch` rows and zero the accumulators.
-fn prepare(tape: &mut Tape, batch: usize, keep: bool, dims: ChainDims) {
+/// Resize a block's buffers for `batch` rows and zero the accumulators.
+fn prepare(tape: &mut Part, batch: usize, keep: bool, dims: ChainDims) {
     let ChainDims { steps, action: d, width: h, layers, .. } = dims;
     let slots = if keep { steps } else { 1 };
-    tape.batch = batch;
-    tape.keep = keep;
+    tape.rows = batch;
     tape.states.resize((steps + 1) * batch * d, 0.0);
     tape.obs_term.resize(batch * h, 0.0);
     tape.pre.resize(layers, Vec::new());

@@ -251,8 +251,8 @@ fn host_path_matches_reference_values_and_gradients() {
         };
         let (zero_action, zero_bound) = (vec![0.0f32; batch * 3], vec![0.0f32; batch]);
         let mean_ell = vec![1.0 / batch as f32; batch];
-        check(&policy.host_gradients(&chain, &tape, &zero_action, &mean_ell).unwrap(), "d_mean_ell");
+        check(&policy.host_gradients(&chain, &mut tape, &zero_action, &mean_ell).unwrap(), "d_mean_ell");
         let mean_sum_action = vec![1.0 / batch as f32; batch * 3];
-        check(&policy.host_gradients(&chain, &tape, &mean_sum_action, &zero_bound).unwrap(), "d_mean_sum_action");
+        check(&policy.host_gradients(&chain, &mut tape, &mean_sum_action, &zero_bound).unwrap(), "d_mean_sum_action");
     }
 }

@@ -74,7 +74,7 @@ fn host_values_and_gradients_equal_the_candle_path() {
                 .unwrap())
         .unwrap();
         let expected = dime_nn::host_gradients(policy.params(), &loss.backward().unwrap()).unwrap();
-        let got = policy.host_gradients(&chain, &tape, &w, &c).unwrap();
+        let got = policy.host_gradients(&chain, &mut tape, &w, &c).unwrap();
         for ((name, _), (g, e)) in policy.params().iter().zip(got.iter().zip(&expected)) {
             let err = scaled_error(g, e, 1e-6);
             assert!(err < 1e-4, "{label} gradient of {name}: scaled error {err:e}");
@@ -97,8 +97,8 @@ fn host_path_is_deterministic_and_keep_does_not_change_values() {
         assert_eq!(tape.log_prob_bound(), kept.log_prob_bound());
     }
     let (w, c) = upstream(5);
-    let first = policy.host_gradients(&chain, &kept, &w, &c).unwrap();
-    let second = policy.host_gradients(&chain, &again, &w, &c).unwrap();
+    let first = policy.host_gradients(&chain, &mut kept, &w, &c).unwrap();
+    let second = policy.host_gradients(&chain, &mut again, &w, &c).unwrap();
     assert_eq!(first, second);
 }
 
@@ -120,9 +120,9 @@ fn host_path_rejects_bad_input_with_typed_errors() {
     assert!(matches!(non_finite, Err(SamplerError::NonFinite(_))), "{non_finite:?}");
     policy.forward_host(&chain, &obs, &noise, false, &mut tape).unwrap();
     let (w, c) = upstream(5);
-    let not_kept = policy.host_gradients(&chain, &tape, &w, &c);
+    let not_kept = policy.host_gradients(&chain, &mut tape, &w, &c);
     assert!(matches!(not_kept, Err(SamplerError::InvalidConfig(_))), "{not_kept:?}");
     policy.forward_host(&chain, &obs, &noise, true, &mut tape).unwrap();
-    let wrong_upstream = policy.host_gradients(&chain, &tape, &w[1..], &c);
+    let wrong_upstream = policy.host_gradients(&chain, &mut tape, &w[1..], &c);
     assert!(matches!(wrong_upstream, Err(SamplerError::InvalidConfig(_))), "{wrong_upstream:?}");
 }

@@ -3,7 +3,8 @@
 //! The fused CPU paths of the sampler and the critics keep their activations in plain `Vec<f32>`
 //! buffers and call these directly, skipping candle's per-operation allocation and dispatch. All
 //! matrices are row-major; a transposed operand is read through strides, never copied. The thread
-//! count is [`crate::cpu_threads`] (candle's rule: `RAYON_NUM_THREADS`, else the core count).
+//! count is [`crate::cpu_threads`] (candle's rule: `RAYON_NUM_THREADS`, else the core count),
+//! except inside a rayon task, where the caller already parallelises and a product runs serially.
 
 use gemm::Parallelism;
 
@@ -67,7 +68,8 @@ impl Gemm {
         // Element (i, j) of op(X) sits at i·rs + j·cs.
         let (a_rs, a_cs) = if self.a_transposed { (1, m as isize) } else { (k as isize, 1) };
         let (b_rs, b_cs) = if self.b_transposed { (1, k as isize) } else { (n as isize, 1) };
-        let threads = crate::cpu_threads();
+        // Inside a rayon task (a row block of a parallel pass) the product stays on its thread.
+        let threads = if rayon::current_thread_index().is_some() { 1 } else { crate::cpu_threads() };
         let parallelism = if threads > 1 { Parallelism::Rayon(threads) } else { Parallelism::None };
         // SAFETY: the asserts above bound every index the strides reach (i < m, j < n, l < k)
         // inside the three slices; `c` is borrowed mutably and does not alias `a` or `b`.

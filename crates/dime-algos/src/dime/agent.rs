@@ -10,7 +10,7 @@ use dime_nn::{host_gradients, Adam, ParamStore};
 use rand_chacha::ChaCha8Rng;
 
 use super::config::{derived_support, DimeConfig, SupportChoice, Temperature};
-use super::losses::{actor_loss, temperature_gradient};
+use super::losses::{actor_loss, host_actor_loss, temperature_gradient};
 use crate::agent::{ActMode, Agent};
 use crate::checkpoint::CheckpointFiles;
 use crate::error::AlgoError;
@@ -196,27 +196,22 @@ impl DimeAgent {
         Ok((mean(&loss)?, mean(&bound)?, mean(&chain.running_cost()?)?, grads))
     }
 
-    /// The same loss on the CPU fast path: the chain on host slices, `∂L/∂a` from the critic by
-    /// autograd, `∂L/∂ℓ = α/B`, and the chain's hand-written backward.
+    /// The same loss on the CPU fast path: the chain on host slices, the critic's eval-mode
+    /// `Q̄` and `∂Q̄/∂a` on host slices, `∂L/∂a = −(1/B)·∂Q̄/∂a`, `∂L/∂ℓ = α/B`, and the chain's
+    /// hand-written backward.
     fn actor_gradients_host(&mut self, obs: &Tensor, noise: &ChainNoise, alpha: f64) -> Result<ActorPass, AlgoError> {
         let rows = obs.dim(0)?;
+        let obs = obs.flatten_all()?.to_vec1::<f32>()?;
         let chain = self.policy.host_chain()?;
-        self.policy.forward_host(&chain, &obs.flatten_all()?.to_vec1::<f32>()?, noise, true, &mut self.tape)?;
-        let action = candle_core::Var::from_slice(&self.tape.action, (rows, self.act_dim), &self.device)?;
-        let probs = self.critic.probs_eval(obs, action.as_tensor())?;
-        let q_members = probs.iter().map(|p| self.critic.expected_value(p)).collect::<Result<Vec<_>, _>>()?;
+        self.policy.forward_host(&chain, &obs, noise, true, &mut self.tape)?;
+        let (q_mean, dq_da) = self.critic.mean_q_and_action_grad(&obs, &self.tape.action, rows)?;
         let bound = self.tape.log_prob_bound();
-        let bound_tensor = Tensor::from_slice(&bound, rows, &self.device)?;
-        let loss = actor_loss(&q_members, &bound_tensor, alpha)?;
-        let critic_grads = loss.backward()?;
-        let d_action = match critic_grads.get(action.as_tensor()) {
-            Some(g) => g.flatten_all()?.to_vec1::<f32>()?,
-            None => vec![0.0; rows * self.act_dim],
-        };
-        let d_bound = vec![(alpha / rows as f64) as f32; rows];
-        let grads = self.policy.host_gradients(&chain, &self.tape, &d_action, &d_bound)?;
+        let loss = host_actor_loss(&q_mean, &bound, alpha);
+        let per_row = 1.0 / rows as f32;
+        let d_action: Vec<f32> = dq_da.iter().map(|g| -g * per_row).collect();
+        let d_bound = vec![alpha as f32 * per_row; rows];
+        let grads = self.policy.host_gradients(&chain, &mut self.tape, &d_action, &d_bound)?;
         let mean = |v: &[f32]| v.iter().map(|&x| f64::from(x)).sum::<f64>() / v.len() as f64;
-        let loss = f64::from(loss.to_scalar::<f32>()?);
         Ok((loss, mean(&bound), mean(&self.tape.running_cost()), grads))
     }
 
