@@ -7,8 +7,11 @@
 use std::sync::atomic::AtomicBool;
 
 use dime_algos::run::{Algo, RunConfig};
-use dime_algos::{EvalReport, Observer, Trainer};
-use dime_envs::make_unit;
+use dime_algos::{ActMode, EvalReport, Observer, Trainer};
+use dime_envs::tasks::multi_goal::goals_reached;
+use dime_envs::{make_unit, Env};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 
 /// Records the best evaluation return seen up to a step budget.
 struct Best(f64);
@@ -54,4 +57,41 @@ fn dime_cpu_reaches_minus_200_on_pendulum_by_15000_steps() {
 #[ignore = "slow: cargo xtask learn-check"]
 fn sac_cpu_reaches_minus_200_on_pendulum_by_20000_steps() {
     check(Algo::Sac, 20_000);
+}
+
+/// Issue 5: "DIME on `toy/multi-goal` reaches more than one goal across evaluation episodes".
+/// After training (cpu preset, 12 000 steps of which the first 5 000 are uniform warm-up), 50
+/// evaluation episodes of the stochastic policy are rolled out on a fresh environment and their
+/// final positions counted against the four goals (radius 1, the task's own goal radius).
+#[test]
+#[ignore = "slow: cargo xtask learn-check"]
+fn dime_reaches_more_than_one_goal_on_multi_goal() {
+    let (task, seed, steps) = ("toy/multi-goal", 0, 12_000);
+    let config = RunConfig::from_preset(Algo::Dime, "cpu", task, seed, steps).unwrap();
+    let (mut agent, resolved) = config.build_agent().unwrap();
+    let (train, eval) = (make_unit(task, &resolved.env).unwrap(), make_unit(task, &resolved.env).unwrap());
+    let mut trainer = Trainer::new(resolved.loop_cfg.clone(), agent.as_mut(), train, eval, seed, None).unwrap();
+    trainer.run(&AtomicBool::new(false), &mut Best(f64::NEG_INFINITY)).unwrap();
+    drop(trainer);
+
+    let mut env = make_unit(task, &resolved.env).unwrap();
+    let (obs_dim, act_dim) = (env.spec().obs_dim, env.spec().act_dim);
+    let mut rng = ChaCha8Rng::seed_from_u64(99);
+    let (mut obs, mut action) = (vec![0.0f64; obs_dim], vec![0.0f32; act_dim]);
+    let mut finals = Vec::new();
+    for episode in 0..50 {
+        env.reset(Some(1000 + episode), &mut obs).unwrap();
+        loop {
+            let obs32: Vec<f32> = obs.iter().map(|&v| v as f32).collect();
+            agent.act(&obs32, ActMode::Eval, &mut rng, &mut action).unwrap();
+            let native: Vec<f64> = action.iter().map(|&a| f64::from(a)).collect();
+            if env.step(&native, &mut obs).unwrap().done() {
+                break;
+            }
+        }
+        finals.push([obs[0], obs[1]]);
+    }
+    let reached = goals_reached(&finals, 1.0);
+    println!("final positions: {finals:?}\ngoals reached: {reached} of 4");
+    assert!(reached > 1, "DIME reached {reached} goal(s) across 50 evaluation episodes");
 }

@@ -106,22 +106,25 @@ impl HostChain {
         d_pre.resize(layers, Vec::new());
         d_pre.iter_mut().for_each(|buffer| buffer.resize(steps * bh, 0.0));
         let mut dh = vec![0.0f32; bh];
+        let transposed = self.transposed();
         for k in (0..steps).rev() {
             let span = k * bh..(k + 1) * bh;
             let score_k = &mut d_score[k * bd..(k + 1) * bd];
             self.kernel_step_backward(k, tape, d_bound, &mut dx, score_k, &mut g);
             // raw = h_L·W_out + b_out, so ∂L/∂h_L = ∂L/∂raw·W_outᵀ.
-            Gemm::new(batch, d, h).run(score_k, &self.transposed.output, &mut dh);
+            Gemm::new(batch, d, h).run(score_k, &transposed.output, &mut dh);
             for l in (0..layers).rev() {
+                // The kept tape holds act'(pre) where the pre-activations were.
                 let dz = &mut d_pre[l][span.clone()];
-                dz.copy_from_slice(&dh);
-                self.mlp.activation.backward_slice(&tape.pre[l][span.clone()], dz);
+                for ((z, g), derivative) in dz.iter_mut().zip(&dh).zip(&tape.pre[l][span.clone()]) {
+                    *z = g * derivative;
+                }
                 if l > 0 {
-                    Gemm::new(batch, h, h).run(dz, &self.transposed.hidden[l - 1], &mut dh);
+                    Gemm::new(batch, h, h).run(dz, &transposed.hidden[l - 1], &mut dh);
                 }
             }
             // First layer: W_x·x_k + W_s·s + bias_rows[k].
-            Gemm::new(batch, h, d).acc().run(&d_pre[0][span], &self.transposed.weight_action, &mut dx);
+            Gemm::new(batch, h, d).acc().run(&d_pre[0][span], &transposed.weight_action, &mut dx);
         }
         let rows = steps * batch;
         Gemm::new(h, rows, d).a_t().run(&tape.post[layers - 1], &d_score, &mut g.output.0);

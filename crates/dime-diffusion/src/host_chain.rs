@@ -34,8 +34,8 @@ pub struct HostChain {
     pub(crate) prior_std: f32,
     pub(crate) prior_log_norm: f32,
     pub(crate) dims: ChainDims,
-    /// Transposed weights for the backward pass.
-    pub(crate) transposed: TransposedWeights,
+    /// Transposed weights for the backward pass, made at its first use.
+    transposed: std::sync::OnceLock<TransposedWeights>,
 }
 
 /// `Wᵀ` of the main MLP's layers, row-major, so that `∂L/∂input = ∂L/∂output·Wᵀ` reads its
@@ -105,7 +105,8 @@ pub(crate) struct Part {
     pub states: Vec<f32>,
     /// `W_s·s`, `[R, H]`.
     pub obs_term: Vec<f32>,
-    /// Per layer: pre-activations, `[K, R, H]` when kept, else `[R, H]`.
+    /// Per layer: pre-activations, `[K, R, H]` when kept (then holding the activation's
+    /// derivative at them, once the activation is applied), else `[R, H]`.
     pub pre: Vec<Vec<f32>>,
     /// Per layer: activations, same shapes as `pre`.
     pub post: Vec<Vec<f32>>,
@@ -180,6 +181,18 @@ fn host(t: &Tensor) -> Result<Vec<f32>, SamplerError> {
 }
 
 impl HostChain {
+    /// `Wᵀ` of the main MLP's layers (computed once per `HostChain`).
+    pub(crate) fn transposed(&self) -> &TransposedWeights {
+        self.transposed.get_or_init(|| {
+            let (d, h) = (self.dims.action, self.dims.width);
+            TransposedWeights {
+                weight_action: transpose(&self.mlp.weight_action, d, h),
+                hidden: self.mlp.hidden.iter().map(|(w, _)| transpose(w, h, h)).collect(),
+                output: transpose(&self.mlp.output.0, h, d),
+            }
+        })
+    }
+
     /// Take the policy's current values (time path and step sizes evaluated in candle).
     pub(crate) fn new(policy: &DiffusionPolicy) -> Result<Self, SamplerError> {
         let plan = policy.plan(Track::Detached)?;
@@ -192,14 +205,8 @@ impl HostChain {
         let sqrt_two_pi = (2.0 * std::f64::consts::PI).sqrt() as f32;
         let log_norm = scale.chunks_exact(d).map(|row| row.iter().map(|s| (s * sqrt_two_pi).ln()).sum()).collect();
         let sigma0 = cfg.prior_std as f32;
-        let h = cfg.score_net.hidden_width;
-        let transposed = TransposedWeights {
-            weight_action: transpose(&mlp.weight_action, d, h),
-            hidden: mlp.hidden.iter().map(|(w, _)| transpose(w, h, h)).collect(),
-            output: transpose(&mlp.output.0, h, d),
-        };
         Ok(Self {
-            transposed,
+            transposed: std::sync::OnceLock::new(),
             eta,
             scale,
             log_norm,
@@ -265,7 +272,7 @@ impl HostChain {
             let pre = &mut tape.pre[0][slot * bh..(slot + 1) * bh];
             sum_with_row(pre, &tape.obs_term, &self.mlp.bias_rows[k * h..(k + 1) * h]);
             Gemm::new(batch, d, h).acc().run(x, &self.mlp.weight_action, pre);
-            activate(self.mlp.activation, pre, &mut tape.post[0][slot * bh..(slot + 1) * bh]);
+            activate(self.mlp.activation, keep, pre, &mut tape.post[0][slot * bh..(slot + 1) * bh]);
             for l in 1..layers {
                 let (weight, bias) = &self.mlp.hidden[l - 1];
                 let (below, above) = tape.post.split_at_mut(l);
@@ -273,7 +280,7 @@ impl HostChain {
                 let pre = &mut tape.pre[l][slot * bh..(slot + 1) * bh];
                 fill_rows(pre, bias);
                 Gemm::new(batch, h, h).acc().run(input, weight, pre);
-                activate(self.mlp.activation, pre, &mut above[0][slot * bh..(slot + 1) * bh]);
+                activate(self.mlp.activation, keep, pre, &mut above[0][slot * bh..(slot + 1) * bh]);
             }
             let raw = &mut tape.raw_score[slot * bd..(slot + 1) * bd];
             fill_rows(raw, &self.mlp.output.1);
@@ -398,8 +405,13 @@ fn fill_rows(m: &mut [f32], row: &[f32]) {
     }
 }
 
-fn activate(activation: Activation, pre: &[f32], post: &mut [f32]) {
-    activation.apply_into(pre, post);
+/// `post = act(pre)`; with `keep`, `pre` is then overwritten with `act'(pre)`, all the backward
+/// pass needs of it.
+fn activate(activation: Activation, keep: bool, pre: &mut [f32], post: &mut [f32]) {
+    match keep {
+        true => activation.apply_keeping_derivative(pre, post),
+        false => activation.apply_into(pre, post),
+    }
 }
 
 /// `out[r, j] = m[r, j] + row[j]`.

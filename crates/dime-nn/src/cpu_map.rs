@@ -104,3 +104,43 @@ unsafe fn zip_in_place_f32_avx2<F: Fn(f32, f32) -> f32>(other: &[f32], values: &
 unsafe fn zip_in_place_f32_avx512<F: Fn(f32, f32) -> f32>(other: &[f32], values: &mut [f32], f: F) {
     values.iter_mut().zip(other).for_each(|(v, o)| *v = f(*o, *v));
 }
+
+/// `(out[i], values[i]) = f(values[i])`: two results per element, the second written in place.
+pub(crate) fn map_pair_f32<F: Fn(f32) -> (f32, f32)>(values: &mut [f32], out: &mut [f32], f: F) {
+    assert_eq!(out.len(), values.len(), "map_pair_f32: slices must have equal lengths");
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            unsafe { map_pair_f32_avx512(values, out, f) };
+            return;
+        }
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: as above.
+            unsafe { map_pair_f32_avx2(values, out, f) };
+            return;
+        }
+    }
+    map_pair_generic(values, out, f);
+}
+
+#[inline(always)]
+fn map_pair_generic<F: Fn(f32) -> (f32, f32)>(values: &mut [f32], out: &mut [f32], f: F) {
+    for (v, o) in values.iter_mut().zip(out.iter_mut()) {
+        let (first, second) = f(*v);
+        *o = first;
+        *v = second;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn map_pair_f32_avx512<F: Fn(f32) -> (f32, f32)>(values: &mut [f32], out: &mut [f32], f: F) {
+    map_pair_generic(values, out, f);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn map_pair_f32_avx2<F: Fn(f32) -> (f32, f32)>(values: &mut [f32], out: &mut [f32], f: F) {
+    map_pair_generic(values, out, f);
+}

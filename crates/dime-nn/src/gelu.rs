@@ -53,6 +53,16 @@ fn gelu_f64(v: f64) -> f64 {
 }
 
 /// d/dx [x·σ(2u)] = σ + x·σ(1 − σ)·2u', `u' = √(2/π)(1 + 3·0.044715x²)`.
+/// GELU and its derivative from one `exp`: the value is formed exactly as [`gelu_f32`] forms it.
+#[inline(always)]
+pub(crate) fn gelu_and_derivative_f32(v: f32) -> (f32, f32) {
+    let two_u = 2.0 * SQRT_TWO_OVER_PI_F32 * v * (1.0 + 0.044715 * v * v);
+    let denominator = 1.0 + exp_f32(-two_u);
+    let s = 1.0 / denominator;
+    let two_du = 2.0 * SQRT_TWO_OVER_PI_F32 * (1.0 + 3.0 * 0.044715 * v * v);
+    (v / denominator, s + v * s * (1.0 - s) * two_du)
+}
+
 pub(crate) fn gelu_derivative_f32(v: f32) -> f32 {
     let two_u = 2.0 * SQRT_TWO_OVER_PI_F32 * v * (1.0 + 0.044715 * v * v);
     let s = 1.0 / (1.0 + exp_f32(-two_u));

@@ -80,6 +80,22 @@ impl Activation {
         }
     }
 
+    /// `out[i] = f(pre[i])` and, in place, `pre[i] = f'(pre[i])`: the forward pass of a layer
+    /// whose backward pass will only need the derivative ([`Activation::backward_slice`]'s
+    /// factor, kept instead of recomputed). Same values as `apply_into` and `backward_slice`.
+    pub fn apply_keeping_derivative(self, pre: &mut [f32], out: &mut [f32]) {
+        use crate::cpu_map::map_pair_f32;
+        match self {
+            Activation::Gelu => map_pair_f32(pre, out, crate::gelu::gelu_and_derivative_f32),
+            Activation::Relu => map_pair_f32(pre, out, |p| (p.max(0.0), if p > 0.0 { 1.0 } else { 0.0 })),
+            Activation::Mish => map_pair_f32(pre, out, |p| {
+                let t = crate::softplus::softplus_f32(p).tanh();
+                let sigmoid = 1.0 / (1.0 + (-p).exp());
+                (p * t, t + p * (1.0 - t * t) * sigmoid)
+            }),
+        }
+    }
+
     /// Back-propagate through the activation on host values: `grad[i] *= f'(pre[i])`, where
     /// `pre` holds the activation's inputs (same derivative formulas as the fused ops' backward).
     pub fn backward_slice(self, pre: &[f32], grad: &mut [f32]) {
@@ -115,6 +131,12 @@ mod tests {
                 let mut into = [0.0f32];
                 act.apply_into(&[p + h], &mut into);
                 assert_eq!(into, up, "apply_into equals apply_slice");
+                let (mut kept, mut value) = ([*p], [0.0f32]);
+                act.apply_keeping_derivative(&mut kept, &mut value);
+                let mut plain = [*p];
+                act.apply_slice(&mut plain);
+                assert_eq!(value, plain, "the kept-derivative forward gives the same value");
+                assert!((kept[0] - g).abs() <= 1e-6 * g.abs().max(1.0), "{act:?} at {p}: {} vs {g}", kept[0]);
                 let numeric = (up[0] - down[0]) / (2.0 * h);
                 assert!((numeric - g).abs() < 2e-3, "{act:?} at {p}: {numeric} vs {g}");
             }
