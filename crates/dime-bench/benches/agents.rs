@@ -1,0 +1,184 @@
+//! Agent throughput (issue 5): environment steps per second of whole agents while learning,
+//! each next to a matmul rate measured in the same run, and peak memory with a full buffer.
+//!
+//! One "environment step" is what the training loop does per step once learning runs: one
+//! `act` for one observation and one `update` (DIME: UTD 2 critic updates with target sampling,
+//! an actor update on every third critic update, a temperature update; SAC: one update of batch
+//! 256). The environment's own step is left out: the embedded tasks take 0.05–0.1 µs.
+//! Transitions are synthetic (seeded uniform values of the task's dimensions), which changes
+//! nothing in the arithmetic of an update.
+//!
+//! Cases: DIME `paper_dmc` on HalfCheetah dimensions (observation 17, action 6; 2×2048 critics),
+//! DIME `cpu` on Pendulum dimensions (3 / 1), SAC `cpu` on Pendulum dimensions. Each runs with
+//! the thread count of the process: `RAYON_NUM_THREADS=1` and `=2` give the 1- and 2-thread
+//! figures (`CANDLE_NUM_THREADS=1` keeps candle's element-wise pool out of the way).
+//!
+//! Baseline: single-thread candle matmul 256×256·256×256 in the same process, reported in GFLOP/s.
+//! Memory: `--memory` fills a 1 000 000-transition buffer at 17 / 6, runs DIME `paper_dmc`
+//! updates, and prints the peak resident set (`VmHWM`) with the buffer's own size, and the
+//! buffer size a dog-sized task (223 / 38) would need.
+//!
+//! `cargo bench -p dime-bench --bench agents [-- --steps N] [-- --memory]`
+
+use std::time::Instant;
+
+use candle_core::{Device, Tensor};
+use dime_algos::dime::{DimeAgent, DimeConfig};
+use dime_algos::sac::{SacAgent, SacConfig};
+use dime_algos::{ActMode, Agent, ReplayBuffer, Transition};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Fill `replay` with `n` seeded synthetic transitions.
+fn fill(replay: &mut ReplayBuffer, obs_dim: usize, act_dim: usize, n: usize, rng: &mut ChaCha8Rng) {
+    let mut obs = vec![0.0f32; obs_dim];
+    let mut next = vec![0.0f32; obs_dim];
+    let mut action = vec![0.0f32; act_dim];
+    for _ in 0..n {
+        obs.iter_mut().chain(next.iter_mut()).for_each(|v| *v = rng.random_range(-1.0..1.0));
+        action.iter_mut().for_each(|v| *v = rng.random_range(-1.0..1.0));
+        let reward = rng.random_range(-1.0..0.0);
+        let t = Transition { obs: &obs, action: &action, reward, next_obs: &next, terminated: false, truncated: false };
+        replay.push(t).expect("dimensions match");
+    }
+}
+
+/// Seconds per environment step of `agent` over `steps` steps after `warmup` steps.
+fn seconds_per_step(agent: &mut dyn Agent, replay: &ReplayBuffer, obs_dim: usize, act_dim: usize, warmup: usize, steps: usize) -> f64 {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let obs: Vec<f32> = (0..obs_dim).map(|i| 0.1 * i as f32).collect();
+    let mut action = vec![0.0f32; act_dim];
+    let mut run = |n: usize| {
+        for _ in 0..n {
+            agent.act(&obs, ActMode::Explore, &mut rng, &mut action).expect("act");
+            agent.update(replay, &mut rng).expect("update");
+        }
+    };
+    run(warmup);
+    let start = Instant::now();
+    run(steps);
+    start.elapsed().as_secs_f64() / steps as f64
+}
+
+/// Single-thread candle matmul rate, 256×256·256×256, in GFLOP/s.
+fn matmul_gflops() -> f64 {
+    let threads = std::env::var("RAYON_NUM_THREADS").ok();
+    std::env::set_var("RAYON_NUM_THREADS", "1");
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let mut square = || {
+        let values = dime_nn::init::standard_normal(&mut rng, 256 * 256);
+        Tensor::from_vec(values, (256, 256), &Device::Cpu).expect("tensor")
+    };
+    let (a, b) = (square(), square());
+    let reps = 400;
+    for _ in 0..20 {
+        std::hint::black_box(a.matmul(&b).expect("matmul"));
+    }
+    let start = Instant::now();
+    for _ in 0..reps {
+        std::hint::black_box(a.matmul(&b).expect("matmul"));
+    }
+    let secs = start.elapsed().as_secs_f64();
+    match threads {
+        Some(t) => std::env::set_var("RAYON_NUM_THREADS", t),
+        None => std::env::remove_var("RAYON_NUM_THREADS"),
+    }
+    reps as f64 * 2.0 * 256f64.powi(3) / secs / 1e9
+}
+
+struct Case {
+    name: &'static str,
+    dims: (usize, usize),
+    build: fn(usize, usize, &mut ChaCha8Rng) -> Box<dyn Agent>,
+    /// (warm-up steps, measured steps) at the default budget.
+    steps: (usize, usize),
+    /// JAX / Stable-Baselines3 figure on this machine quoted by the issue, env steps/s.
+    reference: &'static str,
+}
+
+fn dime(cfg: DimeConfig, obs: usize, act: usize, rng: &mut ChaCha8Rng) -> Box<dyn Agent> {
+    Box::new(DimeAgent::new(cfg, obs, act, (-16.3, 0.0), rng).expect("DIME agent"))
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "dime paper_dmc, obs 17 / act 6",
+            dims: (17, 6),
+            build: |o, a, rng| dime(DimeConfig::paper_dmc(), o, a, rng),
+            steps: (3, 12),
+            reference: "official JAX code 1.3–1.5 steps/s with 2 cores, 0.78 with one; target ≥ 2.0 with 2",
+        },
+        Case {
+            name: "dime cpu, obs 3 / act 1 (Pendulum)",
+            dims: (3, 1),
+            build: |o, a, rng| dime(DimeConfig::cpu(), o, a, rng),
+            steps: (6, 90),
+            reference: "official JAX code, same settings, 6.2 steps/s; target ≥ 18.6",
+        },
+        Case {
+            name: "sac cpu, obs 3 / act 1 (Pendulum)",
+            dims: (3, 1),
+            build: |o, a, rng| Box::new(SacAgent::new(SacConfig::cpu(), o, a, rng).expect("SAC agent")),
+            steps: (20, 600),
+            reference: "Stable-Baselines3 SAC 62–76 steps/s; target ≥ 5× that",
+        },
+    ]
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Bytes of a buffer of `capacity` transitions: obs and next obs, action, reward and two flags.
+fn buffer_bytes(capacity: usize, obs: usize, act: usize) -> f64 {
+    capacity as f64 * ((2 * obs + act + 1) as f64 * 4.0 + 2.0)
+}
+
+fn memory() {
+    let (obs, act, capacity) = (17, 6, 1_000_000);
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut replay = ReplayBuffer::new(obs, act, capacity).expect("buffer");
+    fill(&mut replay, obs, act, capacity, &mut rng);
+    let mut agent = dime(DimeConfig::paper_dmc(), obs, act, &mut rng);
+    seconds_per_step(agent.as_mut(), &replay, obs, act, 0, 3);
+    let peak = peak_rss_mib().map_or("unavailable".into(), |m| format!("{m:.0} MiB"));
+    println!(
+        "memory: DIME paper_dmc with a full {capacity}-transition buffer at {obs}/{act}: peak resident {peak} \
+         (buffer columns {:.0} MiB); a dog-sized task (223/38) needs {:.0} MiB of buffer",
+        buffer_bytes(capacity, obs, act) / (1 << 20) as f64,
+        buffer_bytes(capacity, 223, 38) / (1 << 20) as f64,
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--memory") {
+        memory();
+        return;
+    }
+    let scale: f64 = args.iter().position(|a| a == "--scale").and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(1.0);
+    let threads = dime_nn::cpu_threads();
+    let baseline = matmul_gflops();
+    println!("threads {threads}; same-run single-thread matmul 256³: {baseline:.1} GFLOP/s");
+    for case in cases() {
+        let (o, a) = case.dims;
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let mut replay = ReplayBuffer::new(o, a, 20_000).expect("buffer");
+        fill(&mut replay, o, a, 20_000, &mut rng);
+        let mut agent = (case.build)(o, a, &mut rng);
+        let measured = ((case.steps.1 as f64 * scale).ceil() as usize).max(3);
+        let secs = seconds_per_step(agent.as_mut(), &replay, o, a, case.steps.0, measured);
+        println!(
+            "{:<36} {:>8.2} env steps/s ({:.1} ms per step, {measured} steps, {threads} thread(s)); for scale: {}",
+            case.name,
+            1.0 / secs,
+            secs * 1e3,
+            case.reference
+        );
+    }
+    println!("matmul again (drift check): {:.1} GFLOP/s", matmul_gflops());
+}
