@@ -44,7 +44,14 @@ fn fill(replay: &mut ReplayBuffer, obs_dim: usize, act_dim: usize, n: usize, rng
 }
 
 /// Seconds per environment step of `agent` over `steps` steps after `warmup` steps.
-fn seconds_per_step(agent: &mut dyn Agent, replay: &ReplayBuffer, obs_dim: usize, act_dim: usize, warmup: usize, steps: usize) -> f64 {
+fn seconds_per_step(
+    agent: &mut impl Agent,
+    replay: &ReplayBuffer,
+    obs_dim: usize,
+    act_dim: usize,
+    warmup: usize,
+    steps: usize,
+) -> f64 {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let obs: Vec<f32> = (0..obs_dim).map(|i| 0.1 * i as f32).collect();
     let mut action = vec![0.0f32; act_dim];
@@ -86,18 +93,24 @@ fn matmul_gflops() -> f64 {
     reps as f64 * 2.0 * 256f64.powi(3) / secs / 1e9
 }
 
+/// What a case builds.
+enum Learner {
+    Dime(DimeConfig),
+    Sac(SacConfig),
+}
+
 struct Case {
     name: &'static str,
     dims: (usize, usize),
-    build: fn(usize, usize, &mut ChaCha8Rng) -> Box<dyn Agent>,
+    learner: Learner,
     /// (warm-up steps, measured steps) at the default budget.
     steps: (usize, usize),
     /// JAX / Stable-Baselines3 figure on this machine quoted by the issue, env steps/s.
     reference: &'static str,
 }
 
-fn dime(cfg: DimeConfig, obs: usize, act: usize, rng: &mut ChaCha8Rng) -> Box<dyn Agent> {
-    Box::new(DimeAgent::new(cfg, obs, act, (-16.3, 0.0), rng).expect("DIME agent"))
+fn dime(cfg: DimeConfig, obs: usize, act: usize, rng: &mut ChaCha8Rng) -> DimeAgent {
+    DimeAgent::new(cfg, obs, act, (-16.3, 0.0), rng).expect("DIME agent")
 }
 
 fn cases() -> Vec<Case> {
@@ -105,25 +118,64 @@ fn cases() -> Vec<Case> {
         Case {
             name: "dime paper_dmc, obs 17 / act 6",
             dims: (17, 6),
-            build: |o, a, rng| dime(DimeConfig::paper_dmc(), o, a, rng),
+            learner: Learner::Dime(DimeConfig::paper_dmc()),
             steps: (3, 12),
             reference: "official JAX code 1.3–1.5 steps/s with 2 cores, 0.78 with one; target ≥ 2.0 with 2",
         },
         Case {
             name: "dime cpu, obs 3 / act 1 (Pendulum)",
             dims: (3, 1),
-            build: |o, a, rng| dime(DimeConfig::cpu(), o, a, rng),
+            learner: Learner::Dime(DimeConfig::cpu()),
             steps: (6, 90),
             reference: "official JAX code, same settings, 6.2 steps/s; target ≥ 18.6",
         },
         Case {
             name: "sac cpu, obs 3 / act 1 (Pendulum)",
             dims: (3, 1),
-            build: |o, a, rng| Box::new(SacAgent::new(SacConfig::cpu(), o, a, rng).expect("SAC agent")),
+            learner: Learner::Sac(SacConfig::cpu()),
             steps: (20, 600),
             reference: "Stable-Baselines3 SAC 62–76 steps/s; target ≥ 5× that",
         },
     ]
+}
+
+/// Measure one case; print its rate and, for DIME, the per-step breakdown.
+fn run(case: Case, scale: f64, threads: usize) {
+    let (o, a) = case.dims;
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let mut replay = ReplayBuffer::new(o, a, 20_000).expect("buffer");
+    fill(&mut replay, o, a, 20_000, &mut rng);
+    let measured = ((case.steps.1 as f64 * scale).ceil() as usize).max(3);
+    let (secs, breakdown) = match case.learner {
+        Learner::Dime(cfg) => {
+            let mut agent = dime(cfg, o, a, &mut rng);
+            seconds_per_step(&mut agent, &replay, o, a, case.steps.0, 0);
+            let before = agent.timings();
+            let secs = seconds_per_step(&mut agent, &replay, o, a, 0, measured);
+            let after = agent.timings();
+            let per_step =
+                |x: std::time::Duration, y: std::time::Duration| (x - y).as_secs_f64() * 1e3 / measured as f64;
+            let breakdown = format!(
+                "\n    per env step: targets {:.1} ms + critic {:.1} ms + actor {:.1} ms + other {:.1} ms (2 critic updates, 2/3 actor update)",
+                per_step(after.targets, before.targets),
+                per_step(after.critic, before.critic),
+                per_step(after.actor, before.actor),
+                per_step(after.other, before.other),
+            );
+            (secs, breakdown)
+        }
+        Learner::Sac(cfg) => {
+            let mut agent = SacAgent::new(cfg, o, a, &mut rng).expect("SAC agent");
+            (seconds_per_step(&mut agent, &replay, o, a, case.steps.0, measured), String::new())
+        }
+    };
+    println!(
+        "{:<36} {:>8.2} env steps/s ({:.1} ms per step, {measured} steps, {threads} thread(s)); for scale: {}{breakdown}",
+        case.name,
+        1.0 / secs,
+        secs * 1e3,
+        case.reference
+    );
 }
 
 fn peak_rss_mib() -> Option<f64> {
@@ -144,7 +196,7 @@ fn memory() {
     let mut replay = ReplayBuffer::new(obs, act, capacity).expect("buffer");
     fill(&mut replay, obs, act, capacity, &mut rng);
     let mut agent = dime(DimeConfig::paper_dmc(), obs, act, &mut rng);
-    seconds_per_step(agent.as_mut(), &replay, obs, act, 0, 3);
+    seconds_per_step(&mut agent, &replay, obs, act, 0, 3);
     let peak = peak_rss_mib().map_or("unavailable".into(), |m| format!("{m:.0} MiB"));
     println!(
         "memory: DIME paper_dmc with a full {capacity}-transition buffer at {obs}/{act}: peak resident {peak} \
@@ -160,25 +212,13 @@ fn main() {
         memory();
         return;
     }
-    let scale: f64 = args.iter().position(|a| a == "--scale").and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(1.0);
+    let scale: f64 =
+        args.iter().position(|a| a == "--scale").and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(1.0);
     let threads = dime_nn::cpu_threads();
     let baseline = matmul_gflops();
     println!("threads {threads}; same-run single-thread matmul 256³: {baseline:.1} GFLOP/s");
     for case in cases() {
-        let (o, a) = case.dims;
-        let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let mut replay = ReplayBuffer::new(o, a, 20_000).expect("buffer");
-        fill(&mut replay, o, a, 20_000, &mut rng);
-        let mut agent = (case.build)(o, a, &mut rng);
-        let measured = ((case.steps.1 as f64 * scale).ceil() as usize).max(3);
-        let secs = seconds_per_step(agent.as_mut(), &replay, o, a, case.steps.0, measured);
-        println!(
-            "{:<36} {:>8.2} env steps/s ({:.1} ms per step, {measured} steps, {threads} thread(s)); for scale: {}",
-            case.name,
-            1.0 / secs,
-            secs * 1e3,
-            case.reference
-        );
+        run(case, scale, threads);
     }
     println!("matmul again (drift check): {:.1} GFLOP/s", matmul_gflops());
 }

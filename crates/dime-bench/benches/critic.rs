@@ -168,8 +168,11 @@ fn run_matmuls(pairs: &[(Tensor, Tensor)]) {
 
 /// Host operands of the same products as the host path issues them, per member and layer:
 /// `X·W` into `C`, `Xᵀ·G` (X read transposed) and `G·Wᵀ` (W read transposed).
+/// One layer's operands: `(k, n, X [rows, k], W [k, n], G [rows, n])`.
+type LayerOperands = (usize, usize, Vec<f32>, Vec<f32>, Vec<f32>);
+
 struct HostGemms {
-    layers: Vec<(usize, usize, Vec<f32>, Vec<f32>, Vec<f32>)>,
+    layers: Vec<LayerOperands>,
     rows: usize,
 }
 

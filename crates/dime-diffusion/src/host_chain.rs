@@ -228,7 +228,13 @@ impl HostChain {
     /// `keep`, also every activation the backward pass needs. Inputs are checked by the caller.
     /// Row blocks run in parallel on the CPU threads; rows are independent, so the values do
     /// not depend on the blocking.
-    pub(crate) fn forward(&self, obs: &[f32], noise: &ChainNoise, keep: bool, tape: &mut Tape) -> Result<(), SamplerError> {
+    pub(crate) fn forward(
+        &self,
+        obs: &[f32],
+        noise: &ChainNoise,
+        keep: bool,
+        tape: &mut Tape,
+    ) -> Result<(), SamplerError> {
         let ChainDims { steps, obs: o, action: d, .. } = self.dims;
         let batch = obs.len() / o;
         let (x0, eps) = (host(&noise.x0)?, host(&noise.eps)?);
@@ -284,7 +290,11 @@ impl HostChain {
             }
             let raw = &mut tape.raw_score[slot * bd..(slot + 1) * bd];
             fill_rows(raw, &self.mlp.output.1);
-            Gemm::new(batch, h, d).acc().run(&tape.post[layers - 1][slot * bh..(slot + 1) * bh], &self.mlp.output.0, raw);
+            Gemm::new(batch, h, d).acc().run(
+                &tape.post[layers - 1][slot * bh..(slot + 1) * bh],
+                &self.mlp.output.0,
+                raw,
+            );
             let mean = &mut tape.means[slot * bd..(slot + 1) * bd];
             let x_next = &mut rest[..bd];
             self.kernel_step(k, x, raw, &tape.eps[k * bd..(k + 1) * bd], mean, x_next, &mut tape.path_log_ratio);
@@ -295,7 +305,16 @@ impl HostChain {
     /// One kernel step for every row: `μ = x + η ⊙ (clip(f) − x/σ0²)`, `x' = μ + ς ⊙ ε`, and
     /// `log_w += log q_k(x|x') − log π_k(x'|x)` accumulated in `log_w` (negated in `finish`).
     #[allow(clippy::too_many_arguments)]
-    fn kernel_step(&self, k: usize, x: &[f32], raw: &[f32], eps: &[f32], mean: &mut [f32], x_next: &mut [f32], log_w: &mut [f32]) {
+    fn kernel_step(
+        &self,
+        k: usize,
+        x: &[f32],
+        raw: &[f32],
+        eps: &[f32],
+        mean: &mut [f32],
+        x_next: &mut [f32],
+        log_w: &mut [f32],
+    ) {
         let d = self.dims.action;
         let (eta, scale) = (&self.eta[k * d..(k + 1) * d], &self.scale[k * d..(k + 1) * d]);
         let (v, clip, norm) = (self.prior_var, self.mlp.output_clip, self.log_norm[k]);

@@ -42,7 +42,9 @@ fn upstream(seed: u64) -> (Vec<f32>, Vec<f32>) {
 
 #[test]
 fn host_values_and_gradients_equal_the_candle_path() {
-    for (activation, clip) in [(Activation::Gelu, 1e4), (Activation::Gelu, 0.3), (Activation::Relu, 1e4), (Activation::Mish, 1e4)] {
+    for (activation, clip) in
+        [(Activation::Gelu, 1e4), (Activation::Gelu, 0.3), (Activation::Relu, 1e4), (Activation::Mish, 1e4)]
+    {
         let policy = policy_with(activation, clip);
         let obs = observations(BATCH, DIMS.0, 2, DType::F32);
         let noise = policy.draw_noise(&mut ChaCha8Rng::seed_from_u64(3), BATCH).unwrap();

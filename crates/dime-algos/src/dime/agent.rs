@@ -43,6 +43,21 @@ pub struct DimeAgent {
     pub(super) batch: Batch,
     /// Buffers of the CPU chain (reused by every update; not part of the state).
     pub(super) tape: Tape,
+    /// Wall time spent in each part of the updates so far (diagnostics; not part of the state).
+    pub(super) timings: UpdateTimings,
+}
+
+/// Cumulative wall time of the parts of [`DimeAgent`]'s updates, for speed breakdowns.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct UpdateTimings {
+    /// Sampling `a'` and `ℓ(s')` for critic targets (no gradient).
+    pub targets: std::time::Duration,
+    /// Critic updates (joint forward, target, loss, backward, Adam).
+    pub critic: std::time::Duration,
+    /// Actor updates (chain forward and backward, critic's action gradient, Adam).
+    pub actor: std::time::Duration,
+    /// Temperature updates and everything else in `update` (minibatch assembly).
+    pub other: std::time::Duration,
 }
 
 impl DimeAgent {
@@ -96,6 +111,7 @@ impl DimeAgent {
             device,
             batch: Batch::default(),
             tape: Tape::default(),
+            timings: UpdateTimings::default(),
         })
     }
 
@@ -121,6 +137,11 @@ impl DimeAgent {
         Ok(f64::from(rho[0]).exp().ln_1p())
     }
 
+    /// Wall time spent in each part of the updates since this agent was made or loaded.
+    pub fn timings(&self) -> UpdateTimings {
+        self.timings
+    }
+
     /// Critic updates done so far (the global policy-delay counter).
     pub fn critic_updates(&self) -> u64 {
         self.n_updates
@@ -140,6 +161,7 @@ impl DimeAgent {
     /// train-mode pass, the averaged projected target and one Adam step.
     fn update_critic(&mut self, mb: &Minibatch, alpha: f64, rng: &mut ChaCha8Rng) -> Result<(f64, f64), AlgoError> {
         let rows = mb.rewards.len();
+        let started = std::time::Instant::now();
         let noise = self.policy.draw_noise(rng, rows)?;
         let (next_actions, next_bound) = if self.device.is_cpu() {
             let chain = self.policy.host_chain()?;
@@ -164,7 +186,10 @@ impl DimeAgent {
                 gamma: self.cfg.gamma as f32,
             },
         };
+        let targets_done = std::time::Instant::now();
+        self.timings.targets += targets_done - started;
         let report = self.critic.update(&batch)?;
+        self.timings.critic += targets_done.elapsed();
         Ok((report.loss, report.mean_q))
     }
 
@@ -250,6 +275,7 @@ impl Agent for DimeAgent {
 
     fn update(&mut self, replay: &ReplayBuffer, rng: &mut ChaCha8Rng) -> Result<Vec<Option<f64>>, AlgoError> {
         let (b, utd) = (self.cfg.batch_size, self.cfg.updates_per_step);
+        let (started, before) = (std::time::Instant::now(), self.timings);
         let mut batch = std::mem::take(&mut self.batch);
         replay.sample_into(b * utd, rng, &mut batch)?;
         self.batch = batch;
@@ -260,7 +286,9 @@ impl Agent for DimeAgent {
             let (critic_loss, mean_q) = self.update_critic(&mb, alpha, rng)?;
             (out[0], out[1]) = (Some(critic_loss), Some(mean_q));
             if (self.n_updates + i as u64 + 1) % self.cfg.policy_delay == 0 {
+                let actor_started = std::time::Instant::now();
                 let (loss, bound, running_cost) = self.update_actor(&mb.obs, alpha, rng)?;
+                self.timings.actor += actor_started.elapsed();
                 self.update_temperature(running_cost)?;
                 (out[2], out[4], out[5]) = (Some(loss), Some(bound), Some(running_cost));
             }
@@ -268,6 +296,9 @@ impl Agent for DimeAgent {
         self.n_updates += utd as u64;
         out[3] = Some(self.alpha()?);
         out[6] = Some(self.step_size()?);
+        let t = &mut self.timings;
+        let parts = (t.targets - before.targets) + (t.critic - before.critic) + (t.actor - before.actor);
+        t.other += started.elapsed().saturating_sub(parts);
         Ok(out)
     }
 

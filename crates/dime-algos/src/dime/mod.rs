@@ -6,6 +6,6 @@ mod config;
 mod losses;
 mod state;
 
-pub use agent::{DimeAgent, DIME_METRICS};
+pub use agent::{DimeAgent, UpdateTimings, DIME_METRICS};
 pub use config::{derived_support, DimeConfig, SupportChoice, Temperature};
 pub use losses::{actor_loss, temperature_gradient};
