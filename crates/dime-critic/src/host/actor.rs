@@ -47,9 +47,10 @@ impl CategoricalCritic {
         let support = self.support.values();
         let atoms = support.len();
         let members = self.members.len();
-        let (mut q_sum, mut grad) = (vec![0.0f32; rows], vec![0.0f32; rows * self.action_dim]);
         let inv_members = 1.0 / members as f32;
-        for i in 0..members {
+        // One member's Q per row and input gradient; members run in parallel on several threads
+        // and are combined in member order.
+        let member = |i: usize| -> Result<(Vec<f32>, Vec<f32>), CriticError> {
             let stats = running_stats(&self.members[i].norms(), &config)?;
             let mut views = ParamViews::new();
             let view = MemberSlots::lock(&mut views, &self.store, i, &self.widths, normalised)?;
@@ -57,12 +58,22 @@ impl CategoricalCritic {
             let trace = forward_eval(&view, &x, rows, &stats, &config);
             // ∂S/∂x_j = (1/n)·p_j·(z_j − Q_i) for the logits x of member i (softmax backward).
             let mut logit_grad = trace.probs.clone();
-            for (b, row) in logit_grad.chunks_exact_mut(atoms).enumerate() {
-                let q = expected_value(row, support);
-                q_sum[b] += q;
-                row.iter_mut().zip(support).for_each(|(p, z)| *p *= (z - q) * inv_members);
+            let mut q = vec![0.0f32; rows];
+            for (row, q) in logit_grad.chunks_exact_mut(atoms).zip(q.iter_mut()) {
+                *q = expected_value(row, support);
+                row.iter_mut().zip(support).for_each(|(p, z)| *p *= (z - *q) * inv_members);
             }
-            let input_grad = input_grad_eval(&view, &trace, &logit_grad, rows);
+            Ok((q, input_grad_eval(&view, &trace, &logit_grad, rows)))
+        };
+        let per_member: Vec<(Vec<f32>, Vec<f32>)> = if dime_nn::cpu_threads() > 1 && members > 1 {
+            use rayon::prelude::*;
+            (0..members).into_par_iter().map(member).collect::<Result<_, _>>()?
+        } else {
+            (0..members).map(member).collect::<Result<_, _>>()?
+        };
+        let (mut q_sum, mut grad) = (vec![0.0f32; rows], vec![0.0f32; rows * self.action_dim]);
+        for (q, input_grad) in &per_member {
+            q_sum.iter_mut().zip(q).for_each(|(s, q)| *s += q);
             for (g, row) in grad.chunks_exact_mut(self.action_dim).zip(input_grad.chunks_exact(input)) {
                 g.iter_mut().zip(&row[self.obs_dim..]).for_each(|(g, d)| *g += d);
             }

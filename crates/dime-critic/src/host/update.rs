@@ -36,8 +36,15 @@ impl CategoricalCritic {
             .map(|i| MemberSlots::lock(&mut views, &self.store, i, &self.widths, normalised))
             .collect::<Result<Vec<_>, _>>()?;
         let members = slots.iter().map(|s| s.view(&views)).collect::<Result<Vec<_>, _>>()?;
-        let traces: Vec<TrainTrace> =
-            members.iter().zip(&stats).map(|(m, s)| forward_train(m, &x, joint_rows, s, &config)).collect();
+        // Members are independent until the shared target: with more than one CPU thread they
+        // run in parallel (each product then stays on its member's thread).
+        let parallel = dime_nn::cpu_threads() > 1 && members.len() > 1;
+        let traces: Vec<TrainTrace> = if parallel {
+            use rayon::prelude::*;
+            members.par_iter().zip(&stats).map(|(m, s)| forward_train(m, &x, joint_rows, s, &config)).collect()
+        } else {
+            members.iter().zip(&stats).map(|(m, s)| forward_train(m, &x, joint_rows, s, &config)).collect()
+        };
         // The joint pass moves every layer's running statistics once, as the candle path's does.
         for ((member, trace), stats) in self.members.iter_mut().zip(&traces).zip(&stats) {
             for ((layer, cache), old) in member.norms_mut().into_iter().zip(trace.norm_caches()).zip(stats) {
@@ -74,12 +81,17 @@ impl CategoricalCritic {
         let forward = start.elapsed();
 
         let start = Instant::now();
-        let grads: Vec<MemberGrads> = members
-            .iter()
-            .zip(&traces)
-            .zip(&logit_grads)
-            .map(|((m, t), g)| backward_train(m, t, &x, joint_rows, g))
-            .collect();
+        let grads: Vec<MemberGrads> = if parallel {
+            use rayon::prelude::*;
+            members
+                .par_iter()
+                .zip(&traces)
+                .zip(&logit_grads)
+                .map(|((m, t), g)| backward_train(m, t, &x, joint_rows, g))
+                .collect()
+        } else {
+            members.iter().zip(&traces).zip(&logit_grads).map(|((m, t), g)| backward_train(m, t, &x, joint_rows, g)).collect()
+        };
         let backward = start.elapsed();
 
         // The read locks on the parameters must be gone before Adam writes them.
