@@ -1,8 +1,9 @@
 //! Learning checks of the agents (issue thresholds), far too slow for `cargo test`: run by
 //! `cargo xtask learn-check` in release mode. Each trains the preset exactly as `dime train`
 //! would (same `RunConfig`), on 3 seeds, and requires at least 2 of them to reach the threshold.
-//! Cost on the 2-core project machine: DIME ≈ 30 min per seed (≈ 5.3 env steps/s once learning
-//! runs), SAC a few minutes per seed.
+//! Cost on the 2-core project machine: DIME ≈ 16 min per seed on one core (≈ 10 env steps/s once
+//! learning runs, 5 000 warm-up steps first), the multi-goal check ≈ 12 min, SAC a few minutes
+//! per seed.
 
 use std::sync::atomic::AtomicBool;
 
