@@ -1,11 +1,11 @@
 //! The critics as networks: BatchRenorm usage in the joint pass, eval mode, Polyak targets,
 //! parameter counts, determinism and typed errors.
 
+mod common;
+
 use candle_core::{DType, Device, Tensor};
-use dime_critic::{
-    Bootstrap, CategoricalCritic, CriticBatch, CriticConfig, CriticError, CriticHead, ForwardMode, ScalarCritic,
-    TdInputs,
-};
+use common::{brn_state, host, Data, DataSpec};
+use dime_critic::{Bootstrap, CategoricalCritic, CriticConfig, CriticError, CriticHead, ForwardMode, ScalarCritic};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -17,75 +17,28 @@ fn small(config: CriticConfig) -> CriticConfig {
     CriticConfig { hidden_widths: vec![16, 12], ..config }
 }
 
-fn random(rng: &mut ChaCha8Rng, rows: usize, cols: usize, shift: f32) -> Tensor {
-    let values: Vec<f32> = dime_nn::init::standard_normal(rng, rows * cols).iter().map(|v| v + shift).collect();
-    Tensor::from_vec(values, (rows, cols), &Device::Cpu).unwrap()
-}
-
-fn host(t: &Tensor) -> Vec<f32> {
-    t.flatten_all().unwrap().to_dtype(DType::F32).unwrap().to_vec1::<f32>().unwrap()
-}
-
-struct Data {
-    obs: Tensor,
-    actions: Tensor,
-    next_obs: Tensor,
-    next_actions: Tensor,
-    rewards: Vec<f32>,
-    continues: Vec<f32>,
-    bound: Vec<f32>,
-}
-
-impl Data {
-    fn new(seed: u64) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        Self {
-            // Different means for the two halves, so statistics over the joint batch differ from
-            // statistics over either half.
-            obs: random(&mut rng, ROWS, OBS, 1.0),
-            actions: random(&mut rng, ROWS, ACT, 0.0),
-            next_obs: random(&mut rng, ROWS, OBS, -1.0),
-            next_actions: random(&mut rng, ROWS, ACT, 0.5),
-            rewards: dime_nn::init::uniform(&mut rng, -3.0, 3.0, ROWS),
-            continues: vec![1.0, 1.0, 0.0, 1.0, 1.0, 1.0],
-            bound: dime_nn::init::uniform(&mut rng, -2.0, 2.0, ROWS),
-        }
-    }
-
-    fn batch(&self) -> CriticBatch<'_> {
-        CriticBatch {
-            obs: &self.obs,
-            actions: &self.actions,
-            next_obs: &self.next_obs,
-            next_actions: &self.next_actions,
-            td: TdInputs {
-                rewards: &self.rewards,
-                continues: &self.continues,
-                next_log_prob: &self.bound,
-                alpha: 0.2,
-                gamma: 0.99,
-            },
-        }
-    }
-}
+/// Different means for the two halves, so statistics over the joint batch differ from statistics
+/// over either half; transition 2 is terminal.
+const SPEC: DataSpec = DataSpec {
+    rows: ROWS,
+    obs_dim: OBS,
+    act_dim: ACT,
+    obs: (1.0, 1.0),
+    actions: (0.0, 1.0),
+    next_obs: (-1.0, 1.0),
+    next_actions: (0.5, 1.0),
+    terminal: |b| b == 2,
+    td_seed_offset: None,
+};
 
 fn categorical(seed: u64) -> CategoricalCritic {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     CategoricalCritic::new(&small(CriticConfig::cpu()), OBS, ACT, &mut rng, DType::F32, &Device::Cpu).unwrap()
 }
 
-type Stats = Vec<(Vec<f32>, Vec<f32>, u64)>;
-
-fn brn_state(critic: &CategoricalCritic) -> Stats {
-    (0..critic.members())
-        .flat_map(|i| critic.batch_renorms(i))
-        .map(|n| (host(n.running_mean()), host(n.running_var()), n.steps()))
-        .collect()
-}
-
 #[test]
 fn joint_forward_updates_running_statistics_exactly_once_over_both_halves() {
-    let data = Data::new(1);
+    let data = Data::new(1, &SPEC);
     let mut critic = categorical(7);
     // Input BRN + one after each of the two hidden layers, per member.
     assert_eq!(critic.batch_renorms(0).len(), 3);
@@ -127,7 +80,7 @@ fn joint_forward_updates_running_statistics_exactly_once_over_both_halves() {
 
 #[test]
 fn eval_mode_changes_nothing_and_train_mode_changes_once() {
-    let data = Data::new(2);
+    let data = Data::new(2, &SPEC);
     let mut critic = categorical(8);
     critic.joint_forward(&data.batch()).unwrap();
     let params_before = critic.params().to_host().unwrap();
@@ -151,7 +104,7 @@ fn eval_mode_changes_nothing_and_train_mode_changes_once() {
 
 #[test]
 fn update_descends_and_is_deterministic() {
-    let data = Data::new(3);
+    let data = Data::new(3, &SPEC);
     let run = || {
         let mut critic = categorical(9);
         let losses: Vec<f64> = (0..5).map(|_| critic.update(&data.batch()).unwrap().loss).collect();
@@ -168,7 +121,7 @@ fn update_descends_and_is_deterministic() {
 
 #[test]
 fn polyak_tau_one_copies_and_tau_zero_keeps_the_target() {
-    let data = Data::new(4);
+    let data = Data::new(4, &SPEC);
     for tau in [0.0, 1.0] {
         let config = CriticConfig { bootstrap: Bootstrap::PolyakTarget { tau }, ..small(CriticConfig::sac()) };
         let mut critic =
@@ -194,7 +147,7 @@ fn polyak_tau_one_copies_and_tau_zero_keeps_the_target() {
 
 #[test]
 fn crossq_joint_forward_has_no_targets_and_moves_statistics_once() {
-    let data = Data::new(5);
+    let data = Data::new(5, &SPEC);
     let mut critic = ScalarCritic::new(
         &small(CriticConfig::crossq()),
         OBS,
@@ -251,7 +204,7 @@ fn presets_have_the_paper_sizes() {
 
 #[test]
 fn bad_input_gives_typed_errors() {
-    let data = Data::new(6);
+    let data = Data::new(6, &SPEC);
     let mut critic = categorical(10);
     let wrong_obs = Tensor::zeros((ROWS, OBS + 1), DType::F32, &Device::Cpu).unwrap();
     assert!(matches!(critic.probs(&wrong_obs, &data.actions, ForwardMode::Eval), Err(CriticError::Shape { .. })));
@@ -298,7 +251,7 @@ fn bad_input_gives_typed_errors() {
 fn batch_renorm_state_restores_through_the_critic() {
     // A critic after one joint pass, and a fresh one (same seed, so the same parameters) whose
     // BatchRenorm state is copied over: eval-mode outputs agree bitwise.
-    let data = Data::new(7);
+    let data = Data::new(7, &SPEC);
     let mut trained = categorical(11);
     trained.joint_forward(&data.batch()).unwrap();
     let mut restored = categorical(11);

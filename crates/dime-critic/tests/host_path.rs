@@ -4,8 +4,11 @@
 //! BatchRenorm warm-up, with terminal transitions; and the actor's action gradient against candle
 //! autograd through `probs_eval` + `expected_value`.
 
+mod common;
+
 use candle_core::{DType, Device, Tensor, Var};
-use dime_critic::{CategoricalCritic, CriticBatch, CriticConfig, CriticError, Normalisation, TdInputs};
+use common::{brn_state, host, Data, DataSpec};
+use dime_critic::{CategoricalCritic, CriticConfig, CriticError, Normalisation};
 use dime_nn::BatchRenormConfig;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -22,60 +25,19 @@ fn config(warmup_steps: u64) -> CriticConfig {
     }
 }
 
-fn host(t: &Tensor) -> Vec<f32> {
-    t.flatten_all().unwrap().to_dtype(DType::F32).unwrap().to_vec1::<f32>().unwrap()
-}
-
-struct Data {
-    obs: Tensor,
-    actions: Tensor,
-    next_obs: Tensor,
-    next_actions: Tensor,
-    rewards: Vec<f32>,
-    continues: Vec<f32>,
-    bound: Vec<f32>,
-}
-
-impl Data {
-    fn new(seed: u64) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut random = |rows: usize, cols: usize, shift: f32, scale: f32| {
-            let v: Vec<f32> =
-                dime_nn::init::standard_normal(&mut rng, rows * cols).iter().map(|v| v * scale + shift).collect();
-            Tensor::from_vec(v, (rows, cols), &Device::Cpu).unwrap()
-        };
-        let (obs, actions) = (random(ROWS, OBS, 0.5, 2.0), random(ROWS, ACT, 0.0, 0.6));
-        let (next_obs, next_actions) = (random(ROWS, OBS, -0.5, 2.0), random(ROWS, ACT, 0.1, 0.6));
-        let mut rng = ChaCha8Rng::seed_from_u64(seed + 100);
-        // Every fifth transition terminal: its target is the reward alone.
-        let continues = (0..ROWS).map(|b| if b % 5 == 2 { 0.0 } else { 1.0 }).collect();
-        Self {
-            obs,
-            actions,
-            next_obs,
-            next_actions,
-            rewards: dime_nn::init::uniform(&mut rng, -3.0, 3.0, ROWS),
-            continues,
-            bound: dime_nn::init::uniform(&mut rng, -2.0, 2.0, ROWS),
-        }
-    }
-
-    fn batch(&self) -> CriticBatch<'_> {
-        CriticBatch {
-            obs: &self.obs,
-            actions: &self.actions,
-            next_obs: &self.next_obs,
-            next_actions: &self.next_actions,
-            td: TdInputs {
-                rewards: &self.rewards,
-                continues: &self.continues,
-                next_log_prob: &self.bound,
-                alpha: 0.2,
-                gamma: 0.99,
-            },
-        }
-    }
-}
+/// Inputs with different means and scales for the two halves; every fifth transition terminal
+/// (its target is the reward alone); rewards and bounds from a second stream seeded `seed + 100`.
+const SPEC: DataSpec = DataSpec {
+    rows: ROWS,
+    obs_dim: OBS,
+    act_dim: ACT,
+    obs: (0.5, 2.0),
+    actions: (0.0, 0.6),
+    next_obs: (-0.5, 2.0),
+    next_actions: (0.1, 0.6),
+    terminal: |b| b % 5 == 2,
+    td_seed_offset: Some(100),
+};
 
 /// A critic built like `critic` (same config and seed) with its parameters, BatchRenorm states
 /// and optimiser state copied: an independent twin (cloning would share the `Var` storages).
@@ -115,11 +77,11 @@ fn max_abs(values: &[f32]) -> f32 {
 /// the renormalisation on), then one host update and one reference update on twins.
 fn compare(warmup_steps: u64, pre_updates: usize, seed: u64) {
     let config = config(warmup_steps);
-    let data = Data::new(seed);
+    let data = Data::new(seed, &SPEC);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut host_critic = CategoricalCritic::new(&config, OBS, ACT, &mut rng, DType::F32, &Device::Cpu).unwrap();
     for k in 0..pre_updates {
-        host_critic.update(&Data::new(seed + 1 + k as u64).batch()).unwrap();
+        host_critic.update(&Data::new(seed + 1 + k as u64, &SPEC).batch()).unwrap();
     }
     let renorm_on = host_critic.batch_renorms(0)[0].steps() >= warmup_steps;
     assert_eq!(renorm_on, pre_updates as u64 >= warmup_steps);
@@ -191,9 +153,9 @@ fn action_gradient_matches_candle_autograd_through_probs_eval() {
     let mut rng = ChaCha8Rng::seed_from_u64(41);
     let mut critic = CategoricalCritic::new(&config, OBS, ACT, &mut rng, DType::F32, &Device::Cpu).unwrap();
     for k in 0..4 {
-        critic.update(&Data::new(50 + k).batch()).unwrap();
+        critic.update(&Data::new(50 + k, &SPEC).batch()).unwrap();
     }
-    let data = Data::new(60);
+    let data = Data::new(60, &SPEC);
     let (obs, actions) = (host(&data.obs), host(&data.actions));
     let stats_before: Vec<_> = critic.batch_renorms(1).iter().map(|n| (host(n.running_mean()), n.steps())).collect();
     let (mean_q, grad) = critic.mean_q_and_action_grad(&obs, &actions, ROWS).unwrap();
@@ -237,15 +199,11 @@ fn host_update_is_bitwise_deterministic() {
         let mut critic = CategoricalCritic::new(&config, OBS, ACT, &mut rng, DType::F32, &Device::Cpu).unwrap();
         let reports: Vec<(f64, f64)> = (0..4)
             .map(|k| {
-                let r = critic.update(&Data::new(70 + k).batch()).unwrap();
+                let r = critic.update(&Data::new(70 + k, &SPEC).batch()).unwrap();
                 (r.loss, r.mean_q)
             })
             .collect();
-        let stats: Vec<_> = (0..critic.members())
-            .flat_map(|i| critic.batch_renorms(i))
-            .map(|n| (host(n.running_mean()), host(n.running_var()), n.steps()))
-            .collect();
-        (reports, critic.params().to_host().unwrap(), stats)
+        (reports, critic.params().to_host().unwrap(), brn_state(&critic))
     };
     assert_eq!(run(), run());
 }
