@@ -90,7 +90,12 @@ impl CategoricalCritic {
                 .map(|((m, t), g)| backward_train(m, t, &x, joint_rows, g))
                 .collect()
         } else {
-            members.iter().zip(&traces).zip(&logit_grads).map(|((m, t), g)| backward_train(m, t, &x, joint_rows, g)).collect()
+            members
+                .iter()
+                .zip(&traces)
+                .zip(&logit_grads)
+                .map(|((m, t), g)| backward_train(m, t, &x, joint_rows, g))
+                .collect()
         };
         let backward = start.elapsed();
 
