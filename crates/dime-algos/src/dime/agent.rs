@@ -314,3 +314,6 @@ impl Agent for DimeAgent {
         self.load_files(files)
     }
 }
+
+#[cfg(test)]
+mod tests;
