@@ -207,6 +207,8 @@ fn memory() {
 }
 
 fn main() {
+    // As in training (`Trainer::run`): subnormal values flushed to zero.
+    dime_nn::flush_denormals();
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--memory") {
         memory();
