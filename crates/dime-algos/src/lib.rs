@@ -25,6 +25,7 @@ mod replay;
 pub mod run;
 pub mod sac;
 mod streams;
+pub mod temperature;
 pub mod tensor_file;
 mod train;
 

@@ -6,7 +6,7 @@ use candle_core::{DType, Device, Tensor};
 use dime_critic::{CategoricalCritic, CriticBatch, CriticHead, TdInputs};
 use dime_diffusion::{ActingPolicy, ChainNoise, DiffusionPolicy, Tape, STEP_SIZE_RAW};
 use dime_nn::clip::{clip_elementwise, zero_nans};
-use dime_nn::{host_gradients, Adam, ParamStore};
+use dime_nn::{host_gradients, Adam};
 use rand_chacha::ChaCha8Rng;
 
 use super::config::{derived_support, DimeConfig, SupportChoice, Temperature};
@@ -15,9 +15,7 @@ use crate::agent::{ActMode, Agent};
 use crate::checkpoint::CheckpointFiles;
 use crate::error::AlgoError;
 use crate::replay::{Batch, Minibatch, ReplayBuffer};
-
-/// Name of the temperature's only variable.
-const LOG_ALPHA: &str = "log_alpha";
+use crate::temperature::LogTemperature;
 
 /// The metrics [`DimeAgent::update`] reports, in order.
 pub const DIME_METRICS: [&str; 7] =
@@ -35,8 +33,7 @@ pub struct DimeAgent {
     pub(super) acting: Option<ActingPolicy>,
     pub(super) critic: CategoricalCritic,
     pub(super) actor_adam: Adam,
-    pub(super) log_alpha: ParamStore,
-    pub(super) alpha_adam: Option<Adam>,
+    pub(super) temperature: LogTemperature,
     /// Critic updates so far: the global policy-delay counter.
     pub(super) n_updates: u64,
     pub(super) device: Device,
@@ -88,16 +85,10 @@ impl DimeAgent {
         let policy = DiffusionPolicy::new(cfg.sampler.clone(), obs_dim, act_dim, rng, DType::F32, &device)?;
         let critic = CategoricalCritic::new(&cfg.critic, obs_dim, act_dim, rng, DType::F32, &device)?;
         let actor_adam = Adam::new(policy.params(), cfg.actor_adam);
-        let mut log_alpha = ParamStore::new();
-        let (initial, alpha_adam) = match cfg.temperature {
-            Temperature::Auto { initial, adam, .. } => (initial, Some(adam)),
-            Temperature::Fixed(alpha) => (alpha, None),
+        let temperature = match cfg.temperature {
+            Temperature::Auto { initial, adam, .. } => LogTemperature::new(initial, Some(adam))?,
+            Temperature::Fixed(alpha) => LogTemperature::new(alpha, None)?,
         };
-        if !(initial.is_finite() && initial > 0.0) {
-            return Err(AlgoError::Config(format!("the temperature must be positive, got {initial}")));
-        }
-        log_alpha.insert_host(LOG_ALPHA, vec![initial.ln() as f32], &[1], DType::F32, &device)?;
-        let alpha_adam = alpha_adam.map(|adam| Adam::new(&log_alpha, adam));
         Ok(Self {
             cfg,
             act_dim,
@@ -105,8 +96,7 @@ impl DimeAgent {
             acting: None,
             critic,
             actor_adam,
-            log_alpha,
-            alpha_adam,
+            temperature,
             n_updates: 0,
             device,
             batch: Batch::default(),
@@ -122,8 +112,7 @@ impl DimeAgent {
 
     /// The current temperature α.
     pub fn alpha(&self) -> Result<f64, AlgoError> {
-        let v = self.log_alpha.get(LOG_ALPHA)?.as_tensor().flatten_all()?.to_vec1::<f32>()?;
-        Ok(f64::from(v[0]).exp())
+        self.temperature.alpha()
     }
 
     /// The diffusion policy.
@@ -154,7 +143,7 @@ impl DimeAgent {
 
     /// Temperature updates done so far (0 with a fixed α).
     pub fn temperature_updates(&self) -> u64 {
-        self.alpha_adam.as_ref().map_or(0, |a| a.steps())
+        self.temperature.steps().unwrap_or(0)
     }
 
     /// Critic update (§5): a' and ℓ(s') from the current actor without gradient, then the joint
@@ -242,18 +231,12 @@ impl DimeAgent {
 
     /// Temperature update (§6) from the actor update's batch mean of ℓ_run.
     fn update_temperature(&mut self, running_cost_mean: f64) -> Result<(), AlgoError> {
-        let (Some(adam), Temperature::Auto { running_cost_target_per_action_dim, .. }) =
-            (self.alpha_adam.as_mut(), self.cfg.temperature)
-        else {
+        let Temperature::Auto { running_cost_target_per_action_dim, .. } = self.cfg.temperature else {
             return Ok(());
         };
-        let alpha = {
-            let v = self.log_alpha.get(LOG_ALPHA)?.as_tensor().flatten_all()?.to_vec1::<f32>()?;
-            f64::from(v[0]).exp()
-        };
         let target = running_cost_target_per_action_dim * self.act_dim as f64;
-        let grad = temperature_gradient(alpha, running_cost_mean, target);
-        adam.step(&self.log_alpha, &[vec![grad as f32]])?;
+        let grad = temperature_gradient(self.temperature.alpha()?, running_cost_mean, target);
+        self.temperature.step(grad)?;
         Ok(())
     }
 }

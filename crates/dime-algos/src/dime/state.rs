@@ -32,15 +32,11 @@ impl DimeAgent {
         let mut arrays = Arrays::new();
         put_store(&mut arrays, "policy", self.policy.params())?;
         put_store(&mut arrays, "critic", self.critic.params())?;
-        put_store(&mut arrays, "temperature", &self.log_alpha)?;
+        self.temperature.put(&mut arrays)?;
         let (m, v) = self.actor_adam.moments();
         put_moments(&mut arrays, "actor_adam", m, v);
         let (m, v) = self.critic.optimiser().moments();
         put_moments(&mut arrays, "critic_adam", m, v);
-        if let Some(adam) = &self.alpha_adam {
-            let (m, v) = adam.moments();
-            put_moments(&mut arrays, "alpha_adam", m, v);
-        }
         let mut batch_renorm_steps = Vec::new();
         for member in 0..self.critic.members() {
             let prefix = format!("batch_renorm/{member}");
@@ -50,7 +46,7 @@ impl DimeAgent {
             critic_updates: self.n_updates,
             actor_adam_steps: self.actor_adam.steps(),
             critic_adam_steps: self.critic.optimiser().steps(),
-            alpha_adam_steps: self.alpha_adam.as_ref().map(|a| a.steps()),
+            alpha_adam_steps: self.temperature.steps(),
             batch_renorm_steps,
         };
         pack_agent_files(ARRAYS_FILE, &arrays, COUNTERS_FILE, &counters)
@@ -61,15 +57,11 @@ impl DimeAgent {
         let (arrays, counters): (_, Counters) = unpack_agent_files(files, ARRAYS_FILE, COUNTERS_FILE)?;
         load_store(&arrays, ARRAYS_FILE, "policy", self.policy.params())?;
         load_store(&arrays, ARRAYS_FILE, "critic", self.critic.params())?;
-        load_store(&arrays, ARRAYS_FILE, "temperature", &self.log_alpha)?;
+        self.temperature.load(&arrays, ARRAYS_FILE, counters.alpha_adam_steps)?;
         let (m, v) = load_moments(&arrays, ARRAYS_FILE, "actor_adam", self.policy.params().len())?;
         self.actor_adam.restore(m, v, counters.actor_adam_steps)?;
         let (m, v) = load_moments(&arrays, ARRAYS_FILE, "critic_adam", self.critic.params().len())?;
         self.critic.optimiser_mut().restore(m, v, counters.critic_adam_steps)?;
-        if let (Some(adam), Some(steps)) = (self.alpha_adam.as_mut(), counters.alpha_adam_steps) {
-            let (m, v) = load_moments(&arrays, ARRAYS_FILE, "alpha_adam", 1)?;
-            adam.restore(m, v, steps)?;
-        }
         for member in 0..self.critic.members() {
             let steps = counters.batch_renorm_steps.get(member).cloned().unwrap_or_default();
             let (prefix, norms) = (format!("batch_renorm/{member}"), self.critic.batch_renorms_mut(member));

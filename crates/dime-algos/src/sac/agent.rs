@@ -5,7 +5,7 @@
 
 use candle_core::{DType, Device, Tensor};
 use dime_critic::{CriticBatch, ForwardMode, ScalarCritic, TdInputs};
-use dime_nn::{host_gradients, Adam, ParamStore};
+use dime_nn::{host_gradients, Adam};
 use rand_chacha::ChaCha8Rng;
 
 use super::actor::TanhGaussianActor;
@@ -15,9 +15,7 @@ use crate::agent::{ActMode, Agent};
 use crate::checkpoint::CheckpointFiles;
 use crate::error::AlgoError;
 use crate::replay::{Batch, Minibatch, ReplayBuffer};
-
-/// Name of the temperature's only variable.
-const LOG_ALPHA: &str = "log_alpha";
+use crate::temperature::LogTemperature;
 
 /// The metrics [`SacAgent::update`] reports, in order; `entropy` is `−mean log π` of the last actor update.
 pub const SAC_METRICS: [&str; 5] = ["critic_loss", "mean_q", "actor_loss", "alpha", "entropy"];
@@ -29,8 +27,7 @@ pub struct SacAgent {
     pub(super) actor: TanhGaussianActor,
     pub(super) critic: ScalarCritic,
     pub(super) actor_adam: Adam,
-    pub(super) log_alpha: ParamStore,
-    pub(super) alpha_adam: Option<Adam>,
+    pub(super) temperature: LogTemperature,
     /// Critic updates so far: the global policy-delay counter.
     pub(super) n_updates: u64,
     pub(super) device: Device,
@@ -51,28 +48,11 @@ impl SacAgent {
         let actor = TanhGaussianActor::new(cfg.actor.clone(), obs_dim, act_dim, rng)?;
         let critic = ScalarCritic::new(&cfg.critic, obs_dim, act_dim, rng, DType::F32, &device)?;
         let actor_adam = Adam::new(actor.params(), cfg.actor_adam);
-        let mut log_alpha = ParamStore::new();
-        let (initial, alpha_adam) = match cfg.entropy_coef {
-            EntropyCoef::Auto { initial, adam, .. } => (initial, Some(adam)),
-            EntropyCoef::Fixed(alpha) => (alpha, None),
+        let temperature = match cfg.entropy_coef {
+            EntropyCoef::Auto { initial, adam, .. } => LogTemperature::new(initial, Some(adam))?,
+            EntropyCoef::Fixed(alpha) => LogTemperature::new(alpha, None)?,
         };
-        if !(initial.is_finite() && initial > 0.0) {
-            return Err(AlgoError::Config(format!("the temperature must be positive, got {initial}")));
-        }
-        log_alpha.insert_host(LOG_ALPHA, vec![initial.ln() as f32], &[1], DType::F32, &device)?;
-        let alpha_adam = alpha_adam.map(|adam| Adam::new(&log_alpha, adam));
-        Ok(Self {
-            cfg,
-            act_dim,
-            actor,
-            critic,
-            actor_adam,
-            log_alpha,
-            alpha_adam,
-            n_updates: 0,
-            device,
-            batch: Batch::default(),
-        })
+        Ok(Self { cfg, act_dim, actor, critic, actor_adam, temperature, n_updates: 0, device, batch: Batch::default() })
     }
 
     /// The configuration.
@@ -82,8 +62,7 @@ impl SacAgent {
 
     /// The current temperature α.
     pub fn alpha(&self) -> Result<f64, AlgoError> {
-        let v = self.log_alpha.get(LOG_ALPHA)?.as_tensor().flatten_all()?.to_vec1::<f32>()?;
-        Ok(f64::from(v[0]).exp())
+        self.temperature.alpha()
     }
 
     /// The actor.
@@ -108,7 +87,7 @@ impl SacAgent {
 
     /// Temperature updates done so far (0 with a fixed α).
     pub fn temperature_updates(&self) -> u64 {
-        self.alpha_adam.as_ref().map_or(0, |a| a.steps())
+        self.temperature.steps().unwrap_or(0)
     }
 
     /// Critic update (§1): `a' ~ π(·|s')` and `log π(a'|s')` from the actor in eval mode without
@@ -171,9 +150,7 @@ impl SacAgent {
         let alpha = self.alpha()?;
         let target = target_entropy_per_action_dim * self.act_dim as f64;
         let grad = temperature_gradient(alpha, log_prob_mean, target);
-        if let Some(adam) = self.alpha_adam.as_mut() {
-            adam.step(&self.log_alpha, &[vec![grad as f32]])?;
-        }
+        self.temperature.step(grad)?;
         Ok(())
     }
 }

@@ -37,15 +37,11 @@ impl SacAgent {
         if let Some(target) = self.critic.target_params() {
             put_store(&mut arrays, "critic_target", target)?;
         }
-        put_store(&mut arrays, "temperature", &self.log_alpha)?;
+        self.temperature.put(&mut arrays)?;
         let (m, v) = self.actor_adam.moments();
         put_moments(&mut arrays, "actor_adam", m, v);
         let (m, v) = self.critic.optimiser().moments();
         put_moments(&mut arrays, "critic_adam", m, v);
-        if let Some(adam) = &self.alpha_adam {
-            let (m, v) = adam.moments();
-            put_moments(&mut arrays, "alpha_adam", m, v);
-        }
         let actor_batch_renorm_steps =
             put_batch_renorms(&mut arrays, "actor_batch_renorm", &self.actor.batch_renorms())?;
         let mut critic_batch_renorm_steps = Vec::new();
@@ -61,7 +57,7 @@ impl SacAgent {
             critic_updates: self.n_updates,
             actor_adam_steps: self.actor_adam.steps(),
             critic_adam_steps: self.critic.optimiser().steps(),
-            alpha_adam_steps: self.alpha_adam.as_ref().map(|a| a.steps()),
+            alpha_adam_steps: self.temperature.steps(),
             actor_batch_renorm_steps,
             critic_batch_renorm_steps,
         };
@@ -76,15 +72,11 @@ impl SacAgent {
         if let Some(target) = self.critic.target_params() {
             load_store(&arrays, ARRAYS_FILE, "critic_target", target)?;
         }
-        load_store(&arrays, ARRAYS_FILE, "temperature", &self.log_alpha)?;
+        self.temperature.load(&arrays, ARRAYS_FILE, counters.alpha_adam_steps)?;
         let (m, v) = load_moments(&arrays, ARRAYS_FILE, "actor_adam", self.actor.params().len())?;
         self.actor_adam.restore(m, v, counters.actor_adam_steps)?;
         let (m, v) = load_moments(&arrays, ARRAYS_FILE, "critic_adam", self.critic.params().len())?;
         self.critic.optimiser_mut().restore(m, v, counters.critic_adam_steps)?;
-        if let (Some(adam), Some(steps)) = (self.alpha_adam.as_mut(), counters.alpha_adam_steps) {
-            let (m, v) = load_moments(&arrays, ARRAYS_FILE, "alpha_adam", 1)?;
-            adam.restore(m, v, steps)?;
-        }
         let norms = self.actor.batch_renorms_mut();
         let steps = &counters.actor_batch_renorm_steps;
         load_batch_renorms(&arrays, ARRAYS_FILE, COUNTERS_FILE, "actor_batch_renorm", norms, steps)?;
