@@ -195,8 +195,12 @@ fn eval(dir: &Path, episodes: u32) -> Result<()> {
     let eval_env = make_unit(&config.task, &config.env)?;
     let mut trainer = Trainer::resume(config.loop_cfg.clone(), agent.as_mut(), train_env, eval_env, dir)?;
     let report = trainer.evaluate()?;
+    let ended = match dime_envs::spec(&config.task, &config.env)?.can_terminate {
+        true => format!("; {} of {episodes} ended in a terminal state", report.terminated),
+        false => String::new(),
+    };
     println!(
-        "{} after {} steps: return {:.2} ± {:.2} over {episodes} episodes",
+        "{} after {} steps: return {:.2} ± {:.2} over {episodes} episodes{ended}",
         config.task, report.env_steps, report.return_mean, report.return_std
     );
     Ok(())

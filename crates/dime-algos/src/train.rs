@@ -68,6 +68,9 @@ pub struct EvalReport {
     pub return_mean: f64,
     /// Standard deviation (population) of those returns.
     pub return_std: f64,
+    /// Episodes that ended in a terminal state rather than at the time limit (for goal tasks such
+    /// as `toy/multi-goal`: episodes that reached a goal).
+    pub terminated: u32,
 }
 
 /// Callbacks for progress display; every method has an empty default.
@@ -289,6 +292,7 @@ impl<'a> Trainer<'a> {
         let mut action = vec![0.0f32; spec.act_dim];
         let mut action64 = vec![0.0; spec.act_dim];
         let mut returns = Vec::with_capacity(self.cfg.eval_episodes as usize);
+        let mut terminated = 0;
         for _ in 0..self.cfg.eval_episodes {
             self.eval_env.reset(Some(self.streams.eval_env.next_u64()), &mut obs)?;
             let mut total = 0.0;
@@ -299,6 +303,7 @@ impl<'a> Trainer<'a> {
                 let step = self.eval_env.step(&action64, &mut obs)?;
                 total += step.reward;
                 if step.done() {
+                    terminated += u32::from(step.terminated);
                     break;
                 }
             }
@@ -307,7 +312,7 @@ impl<'a> Trainer<'a> {
         let n = returns.len() as f64;
         let mean = returns.iter().sum::<f64>() / n;
         let var = returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n;
-        Ok(EvalReport { env_steps: self.state.env_steps, return_mean: mean, return_std: var.sqrt() })
+        Ok(EvalReport { env_steps: self.state.env_steps, return_mean: mean, return_std: var.sqrt(), terminated })
     }
 
     fn log(&mut self, report: &EvalReport) -> Result<(), AlgoError> {
