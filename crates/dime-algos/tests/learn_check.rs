@@ -7,7 +7,8 @@
 
 use std::sync::atomic::AtomicBool;
 
-use dime_algos::run::{Algo, RunConfig};
+use dime_algos::dime::SupportChoice;
+use dime_algos::run::{AgentConfig, Algo, RunConfig};
 use dime_algos::{ActMode, EvalReport, Observer, Trainer};
 use dime_envs::tasks::multi_goal::goals_reached;
 use dime_envs::{make_unit, Env};
@@ -64,11 +65,20 @@ fn sac_cpu_reaches_minus_200_on_pendulum_by_20000_steps() {
 /// After training (cpu preset, 12 000 steps of which the first 5 000 are uniform warm-up), 50
 /// evaluation episodes of the stochastic policy are rolled out on a fresh environment and their
 /// final positions counted against the four goals (radius 1, the task's own goal radius).
+///
+/// The critic's support is set to [−3000, 1000] instead of derived from the task: the derived
+/// bound, ±(worst step reward 113)/(1 − γ) = ±11 300, spaces the 101 atoms 226 apart, too
+/// coarse for returns that stay within about −2500 (far from every goal) and +1000 (at a goal).
+/// With the derived support the agent stopped between two goals (0 of 4 reached, 2026-11-22).
 #[test]
 #[ignore = "slow: cargo xtask learn-check"]
 fn dime_reaches_more_than_one_goal_on_multi_goal() {
     let (task, seed, steps) = ("toy/multi-goal", 0, 12_000);
-    let config = RunConfig::from_preset(Algo::Dime, "cpu", task, seed, steps).unwrap();
+    let mut config = RunConfig::from_preset(Algo::Dime, "cpu", task, seed, steps).unwrap();
+    if let AgentConfig::Dime(cfg) = &mut config.agent {
+        cfg.support = SupportChoice::FromCritic;
+        cfg.critic = cfg.critic.clone().with_support(-3000.0, 1000.0);
+    }
     let (mut agent, resolved) = config.build_agent().unwrap();
     let (train, eval) = (make_unit(task, &resolved.env).unwrap(), make_unit(task, &resolved.env).unwrap());
     let mut trainer = Trainer::new(resolved.loop_cfg.clone(), agent.as_mut(), train, eval, seed, None).unwrap();
