@@ -111,17 +111,6 @@ pub fn add_column_sums(g: &[f32], out: &mut [f32]) {
     }
 }
 
-/// `m[r, j] += row[j]` for every row of `m: [rows, n]`.
-pub fn add_row_to_rows(m: &mut [f32], row: &[f32]) {
-    let n = row.len();
-    assert!(n > 0 && m.len() % n == 0, "add_row_to_rows: m must be [rows, row.len()]");
-    for r in m.chunks_exact_mut(n) {
-        for (v, b) in r.iter_mut().zip(row) {
-            *v += b;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,13 +160,10 @@ mod tests {
     }
 
     #[test]
-    fn column_sums_and_row_adds() {
+    fn column_sums_accumulate() {
         let g = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let mut out = [1.0, 0.0, 0.0];
         add_column_sums(&g, &mut out);
         assert_eq!(out, [6.0, 7.0, 9.0]);
-        let mut m = g;
-        add_row_to_rows(&mut m, &[1.0, 1.0, 2.0]);
-        assert_eq!(m, [2.0, 3.0, 5.0, 5.0, 6.0, 8.0]);
     }
 }
