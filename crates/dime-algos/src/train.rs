@@ -267,14 +267,14 @@ impl<'a> Trainer<'a> {
             }
             observer.on_step(self.state.env_steps);
             // 4. Evaluate and log; checkpoint on schedule.
-            if self.state.env_steps % self.cfg.eval_every == 0 {
+            if self.state.env_steps.is_multiple_of(self.cfg.eval_every) {
                 self.state.wall_time_s = wall_offset + started.elapsed().as_secs_f64();
                 let report = self.evaluate()?;
                 self.log(&report)?;
                 observer.on_eval(&report);
             }
             let every = self.cfg.checkpoint_every;
-            if every > 0 && self.state.env_steps % every == 0 && self.state.env_steps < self.cfg.total_steps {
+            if every > 0 && self.state.env_steps.is_multiple_of(every) && self.state.env_steps < self.cfg.total_steps {
                 self.state.wall_time_s = wall_offset + started.elapsed().as_secs_f64();
                 self.checkpoint()?;
             }

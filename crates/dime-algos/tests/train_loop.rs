@@ -96,7 +96,7 @@ impl Agent for FakeAgent {
         self.weight += 0.01 * mean_reward + 0.001 * f64::from(batch.next_obs[0]);
         let loss = if self.nan_at_update == Some(self.updates) { f64::NAN } else { mean_reward };
         // A "delayed" metric, computed on every other update only.
-        let delayed = (self.updates % 2 == 0).then_some(self.weight * 2.0);
+        let delayed = self.updates.is_multiple_of(2).then_some(self.weight * 2.0);
         Ok(vec![Some(self.weight), Some(loss), delayed])
     }
     fn metric_names(&self) -> Vec<&'static str> {

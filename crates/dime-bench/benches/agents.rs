@@ -18,7 +18,7 @@
 //! updates, and prints the peak resident set (`VmHWM`) with the buffer's own size, and the
 //! buffer size a dog-sized task (223 / 38) would need.
 //!
-//! `cargo bench -p dime-bench --bench agents [-- --steps N] [-- --memory]`
+//! `cargo bench -p dime-bench --bench agents [-- --scale F] [-- --only TEXT] [-- --memory]`
 
 use std::time::Instant;
 
@@ -28,6 +28,10 @@ use dime_algos::sac::{SacAgent, SacConfig};
 use dime_algos::{ActMode, Agent, ReplayBuffer, Transition};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+/// The allocator of the `dime` binary, so that allocation costs are the ones users get.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Fill `replay` with `n` seeded synthetic transitions.
 fn fill(replay: &mut ReplayBuffer, obs_dim: usize, act_dim: usize, n: usize, rng: &mut ChaCha8Rng) {
@@ -219,7 +223,9 @@ fn main() {
     let threads = dime_nn::cpu_threads();
     let baseline = matmul_gflops();
     println!("threads {threads}; same-run single-thread matmul 256³: {baseline:.1} GFLOP/s");
-    for case in cases() {
+    // `--only TEXT`: run only the cases whose name contains TEXT.
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
+    for case in cases().into_iter().filter(|c| only.as_ref().is_none_or(|o| c.name.contains(o.as_str()))) {
         run(case, scale, threads);
     }
     println!("matmul again (drift check): {:.1} GFLOP/s", matmul_gflops());

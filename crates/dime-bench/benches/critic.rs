@@ -40,6 +40,10 @@ use dime_nn::host_gemm::Gemm;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+/// The allocator of the `dime` binary, so that allocation costs are the ones users get.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const OBS_DIM: usize = 17;
 const ACTION_DIM: usize = 6;
 const BATCH: usize = 256;

@@ -68,7 +68,7 @@ pub fn shifted_atoms(support: &Support, inputs: &TdInputs) -> Result<Vec<f32>, C
 /// that would otherwise index past the last atom.
 pub fn project_onto_atoms(support: &Support, next_probs: &[f32], shifted: &[f32]) -> Result<Vec<f32>, CriticError> {
     let atoms = support.atoms();
-    if next_probs.len() % atoms != 0 {
+    if !next_probs.len().is_multiple_of(atoms) {
         return Err(CriticError::Shape { what: "next_probs", expected: vec![0, atoms], got: vec![next_probs.len()] });
     }
     check_shape("shifted atoms", &[next_probs.len()], &[shifted.len()])?;

@@ -14,7 +14,9 @@
 //! `Σ (W_t·τ + b_1) ⊙ G_b + Σ η ⊙ G_η + Σ ς ⊙ G_ς` ([`DiffusionPolicy::host_gradients`]).
 
 use candle_core::Tensor;
+use dime_nn::host::product_with_sums;
 use dime_nn::host_gemm::{add_column_sums, Gemm};
+use dime_nn::skinny::{rank_product, row_dots};
 
 use crate::host_chain::{ChainDims, HostChain, Part, Tape};
 use crate::score_net::{names, Track};
@@ -106,40 +108,46 @@ impl HostChain {
         d_pre.resize(layers, Vec::new());
         d_pre.iter_mut().for_each(|buffer| buffer.resize(steps * bh, 0.0));
         let mut dh = vec![0.0f32; bh];
+        // ∂L/∂(W_s·s), summed over the steps.
+        let mut d_obs_term = vec![0.0f32; bh];
         let transposed = self.transposed();
         for k in (0..steps).rev() {
             let span = k * bh..(k + 1) * bh;
             let score_k = &mut d_score[k * bd..(k + 1) * bd];
             self.kernel_step_backward(k, tape, d_bound, &mut dx, score_k, &mut g);
             // raw = h_L·W_out + b_out, so ∂L/∂h_L = ∂L/∂raw·W_outᵀ.
-            Gemm::new(batch, d, h).run(score_k, &transposed.output, &mut dh);
+            rank_product(score_k, &transposed.output, h, None, &mut dh);
             for l in (0..layers).rev() {
-                // The kept tape holds act'(pre) where the pre-activations were.
+                // The kept tape holds act'(pre) where the pre-activations were. The bias
+                // gradients (b_l, or bias_rows[k] and W_s·s for the first layer) are gathered
+                // in the same pass.
                 let dz = &mut d_pre[l][span.clone()];
-                for ((z, g), derivative) in dz.iter_mut().zip(&dh).zip(&tape.pre[l][span.clone()]) {
-                    *z = g * derivative;
+                let derivative = &tape.pre[l][span.clone()];
+                match l {
+                    0 => product_with_sums(
+                        &dh,
+                        derivative,
+                        dz,
+                        &mut g.bias_rows[k * h..(k + 1) * h],
+                        Some(&mut d_obs_term),
+                    ),
+                    _ => product_with_sums(&dh, derivative, dz, &mut g.hidden[l - 1].1, None),
                 }
                 if l > 0 {
                     Gemm::new(batch, h, h).run(dz, &transposed.hidden[l - 1], &mut dh);
                 }
             }
             // First layer: W_x·x_k + W_s·s + bias_rows[k].
-            Gemm::new(batch, h, d).acc().run(&d_pre[0][span], &transposed.weight_action, &mut dx);
+            row_dots(&d_pre[0][span], &self.mlp.weight_action, h, true, &mut dx);
         }
         let rows = steps * batch;
         Gemm::new(h, rows, d).a_t().run(&tape.post[layers - 1], &d_score, &mut g.output.0);
         add_column_sums(&d_score, &mut g.output.1);
         // Hidden layer l ≥ 1 reads the activations of layer l − 1.
-        for (((dw, db), input), dz) in g.hidden.iter_mut().zip(&tape.post).zip(&d_pre[1..]) {
+        for (((dw, _), input), dz) in g.hidden.iter_mut().zip(&tape.post).zip(&d_pre[1..]) {
             Gemm::new(h, rows, h).a_t().run(input, dz, dw);
-            add_column_sums(dz, db);
         }
         Gemm::new(d, rows, h).a_t().run(&tape.states[..rows * d], &d_pre[0], &mut g.weight_action);
-        let mut d_obs_term = vec![0.0f32; bh];
-        for (k, dz) in d_pre[0].chunks_exact(bh).enumerate() {
-            d_obs_term.iter_mut().zip(dz).for_each(|(acc, v)| *acc += v);
-            add_column_sums(dz, &mut g.bias_rows[k * h..(k + 1) * h]);
-        }
         Gemm::new(o, batch, h).a_t().run(&tape.obs, &d_obs_term, &mut g.weight_obs);
         tape.d_score = d_score;
         tape.d_pre = d_pre;

@@ -3,7 +3,7 @@
 //! Same mathematics as [`crate::chain`] (hoisted first layer, dime.md §2.7, §3, §10), written
 //! as loops over `[B, ·]` row-major `f32` buffers and GEMM calls ([`dime_nn::host_gemm::Gemm`]).
 //! candle spends most of a chain evaluation on per-operation allocation, zero-fills and small
-//! broadcast ops; here each step is four GEMMs and one fused pass per layer. The time path
+//! broadcast ops; here each step is two GEMMs, two skinny products and one fused pass per layer. The time path
 //! (`W_t·τ(k) + b_1`, `[K, H]`) and the step sizes (`η_k, ς_k`, `[K, d]`) are tiny and stay in
 //! candle: [`HostChain`] takes their values once, and the backward pass
 //! ([`crate::host_backward`]) returns their gradients through one candle backward of a
@@ -15,6 +15,7 @@
 
 use candle_core::{DType, Tensor};
 use dime_nn::host_gemm::Gemm;
+use dime_nn::skinny::{rank_product, row_dots};
 use dime_nn::Activation;
 
 use crate::score_net::{HostMlp, Track};
@@ -39,23 +40,27 @@ pub struct HostChain {
 }
 
 /// `Wᵀ` of the main MLP's layers, row-major, so that `∂L/∂input = ∂L/∂output·Wᵀ` reads its
-/// right operand contiguously.
+/// right operand contiguously (and the output layer's columns are contiguous rows).
 #[derive(Debug, Clone)]
 pub(crate) struct TransposedWeights {
-    /// `W_xᵀ`, `[H, d]`.
-    pub weight_action: Vec<f32>,
     /// `W_lᵀ`, `[H, H]`, per hidden layer after the first.
     pub hidden: Vec<Vec<f32>>,
     /// `W_outᵀ`, `[d, H]`.
     pub output: Vec<f32>,
 }
 
-/// `mᵀ` for a row-major `m: [rows, cols]`.
+/// `mᵀ` for a row-major `m: [rows, cols]`, in 16×16 tiles (a tile's reads and writes stay in
+/// a few cache lines).
 fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    const TILE: usize = 16;
     let mut t = vec![0.0; m.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            t[c * rows + r] = m[r * cols + c];
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    t[c * rows + r] = m[r * cols + c];
+                }
+            }
         }
     }
     t
@@ -186,7 +191,6 @@ impl HostChain {
         self.transposed.get_or_init(|| {
             let (d, h) = (self.dims.action, self.dims.width);
             TransposedWeights {
-                weight_action: transpose(&self.mlp.weight_action, d, h),
                 hidden: self.mlp.hidden.iter().map(|(w, _)| transpose(w, h, h)).collect(),
                 output: transpose(&self.mlp.output.0, h, d),
             }
@@ -271,30 +275,28 @@ impl HostChain {
         let batch = tape.rows;
         let (bd, bh) = (batch * d, batch * h);
         Gemm::new(batch, o, h).run(&tape.obs, &self.mlp.weight_obs, &mut tape.obs_term);
+        let transposed = self.transposed();
         for k in 0..steps {
             let slot = if keep { k } else { 0 };
             let (x, rest) = tape.states[k * bd..].split_at_mut(bd);
-            // First layer: W_x·x_k + W_s·s + (W_t·τ(k) + b_1).
+            // First layer: (W_s·s + W_x·x_k) + (W_t·τ(k) + b_1); the time row is added with
+            // the activation. `d` is a few columns: a skinny product, not a GEMM.
             let pre = &mut tape.pre[0][slot * bh..(slot + 1) * bh];
-            sum_with_row(pre, &tape.obs_term, &self.mlp.bias_rows[k * h..(k + 1) * h]);
-            Gemm::new(batch, d, h).acc().run(x, &self.mlp.weight_action, pre);
-            activate(self.mlp.activation, keep, pre, &mut tape.post[0][slot * bh..(slot + 1) * bh]);
+            rank_product(x, &self.mlp.weight_action, h, Some(&tape.obs_term), pre);
+            let time_row = &self.mlp.bias_rows[k * h..(k + 1) * h];
+            activate(self.mlp.activation, keep, pre, time_row, &mut tape.post[0][slot * bh..(slot + 1) * bh]);
             for l in 1..layers {
                 let (weight, bias) = &self.mlp.hidden[l - 1];
                 let (below, above) = tape.post.split_at_mut(l);
                 let input = &below[l - 1][slot * bh..(slot + 1) * bh];
                 let pre = &mut tape.pre[l][slot * bh..(slot + 1) * bh];
-                fill_rows(pre, bias);
-                Gemm::new(batch, h, h).acc().run(input, weight, pre);
-                activate(self.mlp.activation, keep, pre, &mut above[0][slot * bh..(slot + 1) * bh]);
+                Gemm::new(batch, h, h).run(input, weight, pre);
+                activate(self.mlp.activation, keep, pre, bias, &mut above[0][slot * bh..(slot + 1) * bh]);
             }
+            // Output layer, `[R, H]·[H, d]`: one dot product per row and action dimension.
             let raw = &mut tape.raw_score[slot * bd..(slot + 1) * bd];
             fill_rows(raw, &self.mlp.output.1);
-            Gemm::new(batch, h, d).acc().run(
-                &tape.post[layers - 1][slot * bh..(slot + 1) * bh],
-                &self.mlp.output.0,
-                raw,
-            );
+            row_dots(&tape.post[layers - 1][slot * bh..(slot + 1) * bh], &transposed.output, h, true, raw);
             let mean = &mut tape.means[slot * bd..(slot + 1) * bd];
             let x_next = &mut rest[..bd];
             self.kernel_step(k, x, raw, &tape.eps[k * bd..(k + 1) * bd], mean, x_next, &mut tape.path_log_ratio);
@@ -382,7 +384,7 @@ impl DiffusionPolicy {
         tape: &mut Tape,
     ) -> Result<(), SamplerError> {
         let o = self.obs_dim();
-        if obs.is_empty() || obs.len() % o != 0 {
+        if obs.is_empty() || !obs.len().is_multiple_of(o) {
             return Err(SamplerError::ObservationWidth { expected: o, got: vec![obs.len()] });
         }
         noise.check(self.config().diffusion_steps, obs.len() / o, self.action_dim())?;
@@ -424,21 +426,12 @@ fn fill_rows(m: &mut [f32], row: &[f32]) {
     }
 }
 
-/// `post = act(pre)`; with `keep`, `pre` is then overwritten with `act'(pre)`, all the backward
-/// pass needs of it.
-fn activate(activation: Activation, keep: bool, pre: &mut [f32], post: &mut [f32]) {
+/// `post = act(pre + bias)` (bias broadcast over rows); with `keep`, `pre` is then overwritten
+/// with `act'(pre + bias)`, all the backward pass needs of it.
+fn activate(activation: Activation, keep: bool, pre: &mut [f32], bias: &[f32], post: &mut [f32]) {
     match keep {
-        true => activation.apply_keeping_derivative(pre, post),
-        false => activation.apply_into(pre, post),
-    }
-}
-
-/// `out[r, j] = m[r, j] + row[j]`.
-fn sum_with_row(out: &mut [f32], m: &[f32], row: &[f32]) {
-    for (o, r) in out.chunks_exact_mut(row.len()).zip(m.chunks_exact(row.len())) {
-        for ((o, v), b) in o.iter_mut().zip(r).zip(row) {
-            *o = v + b;
-        }
+        true => activation.apply_keeping_derivative(pre, Some(bias), post),
+        false => activation.apply_into(pre, Some(bias), post),
     }
 }
 

@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 
 use candle_core::backprop::GradStore;
-use candle_core::{CpuStorage, Device, InplaceOp2, Layout};
+use candle_core::{CpuStorage, Device, InplaceOp1, InplaceOp2, Layout};
 
 use crate::optim::{adam_delta, Adam};
 use crate::{NnError, ParamStore, Result};
@@ -99,6 +99,45 @@ impl InplaceOp2 for AdamKernel<'_> {
                 }
             }
             _ => candle_core::bail!("fused Adam: only f32 and f64 parameters with gradients of the same dtype"),
+        }
+        Ok(())
+    }
+}
+
+/// [`Adam::step`]'s kernel on the CPU: the update with a host gradient slice, applied to the
+/// parameter's storage in place (same per-element arithmetic, [`adam_delta`]).
+pub(crate) struct HostGradAdam<'a> {
+    pub grad: &'a [f32],
+    pub moments: Mutex<(&'a mut [f32], &'a mut [f32])>,
+    /// β1, β2, step size, 1/√(1−β2ᵗ), ε.
+    pub constants: [f32; 5],
+}
+
+impl InplaceOp1 for HostGradAdam<'_> {
+    fn name(&self) -> &'static str {
+        "host-gradient-adam"
+    }
+
+    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
+        let (p0, p1) = contiguous_range(layout, "parameter")?;
+        let mut guard = self.moments.lock().map_err(|_| candle_core::Error::Msg("Adam: poisoned".into()))?;
+        let (m, v) = &mut *guard;
+        if p1 - p0 != m.len() || self.grad.len() != m.len() {
+            candle_core::bail!("Adam: sizes differ from the optimiser state");
+        }
+        let [b1, b2, step, inv_c2, eps] = self.constants;
+        match storage {
+            CpuStorage::F32(theta) => {
+                for (((t, g), mi), vi) in theta[p0..p1].iter_mut().zip(self.grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+                    *t -= adam_delta(mi, vi, *g, b1, b2, step, inv_c2, eps);
+                }
+            }
+            CpuStorage::F64(theta) => {
+                for (((t, g), mi), vi) in theta[p0..p1].iter_mut().zip(self.grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+                    *t = (*t as f32 - adam_delta(mi, vi, *g, b1, b2, step, inv_c2, eps)) as f64;
+                }
+            }
+            _ => candle_core::bail!("Adam: only f32 and f64 parameters"),
         }
         Ok(())
     }

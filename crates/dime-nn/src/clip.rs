@@ -6,10 +6,12 @@
 /// Replace every NaN entry by 0 (optax `zero_nans`). Returns how many were replaced.
 pub fn zero_nans(grads: &mut [Vec<f32>]) -> usize {
     let mut replaced = 0;
-    for g in grads.iter_mut().flat_map(|v| v.iter_mut()) {
-        if g.is_nan() {
-            *g = 0.0;
-            replaced += 1;
+    // Per vector, branch-free, so that the loop vectorises.
+    for v in grads.iter_mut() {
+        for g in v.iter_mut() {
+            let nan = g.is_nan();
+            replaced += usize::from(nan);
+            *g = if nan { 0.0 } else { *g };
         }
     }
     replaced
@@ -17,8 +19,10 @@ pub fn zero_nans(grads: &mut [Vec<f32>]) -> usize {
 
 /// Clip each entry to `[−max_abs, max_abs]` (optax `clip`, not a norm clip).
 pub fn clip_elementwise(grads: &mut [Vec<f32>], max_abs: f32) {
-    for g in grads.iter_mut().flat_map(|v| v.iter_mut()) {
-        *g = g.clamp(-max_abs, max_abs);
+    for v in grads.iter_mut() {
+        for g in v.iter_mut() {
+            *g = g.clamp(-max_abs, max_abs);
+        }
     }
 }
 

@@ -144,3 +144,100 @@ unsafe fn map_pair_f32_avx512<F: Fn(f32) -> (f32, f32)>(values: &mut [f32], out:
 unsafe fn map_pair_f32_avx2<F: Fn(f32) -> (f32, f32)>(values: &mut [f32], out: &mut [f32], f: F) {
     map_pair_generic(values, out, f);
 }
+
+/// `out[r, j] = f(pre[r, j] + bias[j])` over the rows of `pre`, with the same run-time dispatch;
+/// without `bias`, `out[i] = f(pre[i])`.
+pub(crate) fn map_rows_into_f32<F: Fn(f32) -> f32>(pre: &[f32], bias: Option<&[f32]>, out: &mut [f32], f: F) {
+    assert_eq!(pre.len(), out.len(), "map_rows_into_f32: slices must have equal lengths");
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            unsafe { map_rows_into_f32_avx512(pre, bias, out, f) };
+            return;
+        }
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: as above.
+            unsafe { map_rows_into_f32_avx2(pre, bias, out, f) };
+            return;
+        }
+    }
+    map_rows_into_generic(pre, bias, out, f);
+}
+
+#[inline(always)]
+fn map_rows_into_generic<F: Fn(f32) -> f32>(pre: &[f32], bias: Option<&[f32]>, out: &mut [f32], f: F) {
+    match bias {
+        Some(bias) => {
+            for (p_row, o_row) in pre.chunks_exact(bias.len()).zip(out.chunks_exact_mut(bias.len())) {
+                for ((o, p), b) in o_row.iter_mut().zip(p_row).zip(bias) {
+                    *o = f(p + b);
+                }
+            }
+        }
+        None => out.iter_mut().zip(pre).for_each(|(o, p)| *o = f(*p)),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn map_rows_into_f32_avx512<F: Fn(f32) -> f32>(pre: &[f32], bias: Option<&[f32]>, out: &mut [f32], f: F) {
+    map_rows_into_generic(pre, bias, out, f);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn map_rows_into_f32_avx2<F: Fn(f32) -> f32>(pre: &[f32], bias: Option<&[f32]>, out: &mut [f32], f: F) {
+    map_rows_into_generic(pre, bias, out, f);
+}
+
+/// `(out[r, j], values[r, j]) = f(values[r, j] + bias[j])` over the rows of `values`, with the
+/// same run-time dispatch; without `bias`, as [`map_pair_f32`].
+pub(crate) fn map_pair_rows_f32<F: Fn(f32) -> (f32, f32)>(
+    values: &mut [f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    f: F,
+) {
+    let Some(bias) = bias else {
+        return map_pair_f32(values, out, f);
+    };
+    assert_eq!(out.len(), values.len(), "map_pair_rows_f32: slices must have equal lengths");
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            unsafe { map_pair_rows_f32_avx512(values, bias, out, f) };
+            return;
+        }
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: as above.
+            unsafe { map_pair_rows_f32_avx2(values, bias, out, f) };
+            return;
+        }
+    }
+    map_pair_rows_generic(values, bias, out, f);
+}
+
+#[inline(always)]
+fn map_pair_rows_generic<F: Fn(f32) -> (f32, f32)>(values: &mut [f32], bias: &[f32], out: &mut [f32], f: F) {
+    for (v_row, o_row) in values.chunks_exact_mut(bias.len()).zip(out.chunks_exact_mut(bias.len())) {
+        for ((v, o), b) in v_row.iter_mut().zip(o_row.iter_mut()).zip(bias) {
+            let (first, second) = f(*v + b);
+            *o = first;
+            *v = second;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn map_pair_rows_f32_avx512<F: Fn(f32) -> (f32, f32)>(values: &mut [f32], bias: &[f32], out: &mut [f32], f: F) {
+    map_pair_rows_generic(values, bias, out, f);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn map_pair_rows_f32_avx2<F: Fn(f32) -> (f32, f32)>(values: &mut [f32], bias: &[f32], out: &mut [f32], f: F) {
+    map_pair_rows_generic(values, bias, out, f);
+}

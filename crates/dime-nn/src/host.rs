@@ -75,6 +75,66 @@ fn vec_mat_add_blocked<const BLOCK: usize>(x: &[f32], w: &[f32], out: &mut [f32]
     }
 }
 
+/// `out = a ⊙ b` for `[R, n]` blocks, with `column_sums[j] += Σ_r out[r, j]` (rows in order)
+/// and, when given, `running[r, j] += out[r, j]`: a layer's backward step through its
+/// activation (`a` = upstream gradient, `b` = kept derivative) that also gathers the bias
+/// gradient while the values are in registers, instead of in later passes over the tape.
+pub fn product_with_sums(a: &[f32], b: &[f32], out: &mut [f32], column_sums: &mut [f32], running: Option<&mut [f32]>) {
+    let n = column_sums.len();
+    assert!(n > 0 && a.len() == out.len() && b.len() == out.len() && out.len().is_multiple_of(n), "product_with_sums: shapes");
+    if let Some(r) = &running {
+        assert_eq!(r.len(), out.len(), "product_with_sums: running must be [R, n]");
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            unsafe { product_with_sums_avx512(a, b, out, column_sums, running) };
+            return;
+        }
+    }
+    product_with_sums_generic(a, b, out, column_sums, running);
+}
+
+#[inline(always)]
+fn product_with_sums_generic(a: &[f32], b: &[f32], out: &mut [f32], sums: &mut [f32], running: Option<&mut [f32]>) {
+    let n = sums.len();
+    let rows = a.chunks_exact(n).zip(b.chunks_exact(n)).zip(out.chunks_exact_mut(n));
+    match running {
+        Some(running) => {
+            for ((ar, br), (or, rr)) in
+                a.chunks_exact(n).zip(b.chunks_exact(n)).zip(out.chunks_exact_mut(n).zip(running.chunks_exact_mut(n)))
+            {
+                for ((((o, r), s), x), y) in or.iter_mut().zip(rr.iter_mut()).zip(sums.iter_mut()).zip(ar).zip(br) {
+                    *o = x * y;
+                    *s += *o;
+                    *r += *o;
+                }
+            }
+        }
+        None => {
+            for ((ar, br), or) in rows {
+                for (((o, s), x), y) in or.iter_mut().zip(sums.iter_mut()).zip(ar).zip(br) {
+                    *o = x * y;
+                    *s += *o;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn product_with_sums_avx512(
+    a: &[f32],
+    b: &[f32],
+    out: &mut [f32],
+    sums: &mut [f32],
+    running: Option<&mut [f32]>,
+) {
+    product_with_sums_generic(a, b, out, sums, running);
+}
+
 impl Activation {
     /// Apply the activation in place to host values (same element formulas as [`Activation::apply`]
     /// on the CPU).
@@ -86,25 +146,28 @@ impl Activation {
         }
     }
 
-    /// `out[i] = f(pre[i])` (same element formulas as [`Activation::apply_slice`]).
-    pub fn apply_into(self, pre: &[f32], out: &mut [f32]) {
-        use crate::cpu_map::zip_in_place_f32;
+    /// `out[r, j] = f(pre[r, j] + bias[j])` over the rows of `pre` (`bias` is a layer's bias row,
+    /// added here instead of in a separate pass); without `bias`, `out[i] = f(pre[i])`. Same
+    /// element formulas as [`Activation::apply_slice`].
+    pub fn apply_into(self, pre: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
+        use crate::cpu_map::map_rows_into_f32;
         match self {
-            Activation::Gelu => zip_in_place_f32(pre, out, |p, _| crate::gelu::gelu_f32(p)),
-            Activation::Relu => zip_in_place_f32(pre, out, |p, _| p.max(0.0)),
-            Activation::Mish => zip_in_place_f32(pre, out, |p, _| p * crate::softplus::softplus_f32(p).tanh()),
+            Activation::Gelu => map_rows_into_f32(pre, bias, out, crate::gelu::gelu_f32),
+            Activation::Relu => map_rows_into_f32(pre, bias, out, |p| p.max(0.0)),
+            Activation::Mish => map_rows_into_f32(pre, bias, out, |p| p * crate::softplus::softplus_f32(p).tanh()),
         }
     }
 
-    /// `out[i] = f(pre[i])` and, in place, `pre[i] = f'(pre[i])`: the forward pass of a layer
-    /// whose backward pass will only need the derivative ([`Activation::backward_slice`]'s
-    /// factor, kept instead of recomputed). Same values as `apply_into` and `backward_slice`.
-    pub fn apply_keeping_derivative(self, pre: &mut [f32], out: &mut [f32]) {
-        use crate::cpu_map::map_pair_f32;
+    /// `out = f(pre + bias)` as in [`Activation::apply_into`] and, in place, `pre = f'(pre + bias)`:
+    /// the forward pass of a layer whose backward pass will only need the derivative
+    /// ([`Activation::backward_slice`]'s factor, kept instead of recomputed). Same values as
+    /// `apply_into` and `backward_slice`.
+    pub fn apply_keeping_derivative(self, pre: &mut [f32], bias: Option<&[f32]>, out: &mut [f32]) {
+        use crate::cpu_map::map_pair_rows_f32;
         match self {
-            Activation::Gelu => map_pair_f32(pre, out, crate::gelu::gelu_and_derivative_f32),
-            Activation::Relu => map_pair_f32(pre, out, |p| (p.max(0.0), if p > 0.0 { 1.0 } else { 0.0 })),
-            Activation::Mish => map_pair_f32(pre, out, |p| {
+            Activation::Gelu => map_pair_rows_f32(pre, bias, out, crate::gelu::gelu_and_derivative_f32),
+            Activation::Relu => map_pair_rows_f32(pre, bias, out, |p| (p.max(0.0), if p > 0.0 { 1.0 } else { 0.0 })),
+            Activation::Mish => map_pair_rows_f32(pre, bias, out, |p| {
                 let t = crate::softplus::softplus_f32(p).tanh();
                 let sigmoid = 1.0 / (1.0 + (-p).exp());
                 (p * t, t + p * (1.0 - t * t) * sigmoid)
@@ -145,17 +208,44 @@ mod tests {
                 act.apply_slice(&mut up);
                 act.apply_slice(&mut down);
                 let mut into = [0.0f32];
-                act.apply_into(&[p + h], &mut into);
+                act.apply_into(&[p + h], None, &mut into);
                 assert_eq!(into, up, "apply_into equals apply_slice");
                 let (mut kept, mut value) = ([*p], [0.0f32]);
-                act.apply_keeping_derivative(&mut kept, &mut value);
+                act.apply_keeping_derivative(&mut kept, None, &mut value);
                 let mut plain = [*p];
                 act.apply_slice(&mut plain);
                 assert_eq!(value, plain, "the kept-derivative forward gives the same value");
                 assert!((kept[0] - g).abs() <= 1e-6 * g.abs().max(1.0), "{act:?} at {p}: {} vs {g}", kept[0]);
+                // With a bias row the input is `pre + bias`, added before the activation.
+                let (bias, shifted) = ([0.25f32], [p - 0.25]);
+                let (mut kept_b, mut value_b, mut into_b) = (shifted, [0.0f32], [0.0f32]);
+                act.apply_into(&shifted, Some(&bias), &mut into_b);
+                act.apply_keeping_derivative(&mut kept_b, Some(&bias), &mut value_b);
+                let mut plain_b = [shifted[0] + bias[0]];
+                act.apply_slice(&mut plain_b);
+                assert_eq!((into_b, value_b), (plain_b, plain_b), "{act:?}: bias added first");
                 let numeric = (up[0] - down[0]) / (2.0 * h);
                 assert!((numeric - g).abs() < 2e-3, "{act:?} at {p}: {numeric} vs {g}");
             }
+        }
+    }
+
+    #[test]
+    fn product_with_sums_gathers_columns_and_rows() {
+        let (rows, n) = (3, 5);
+        let a: Vec<f32> = (0..rows * n).map(|i| i as f32 * 0.5 - 2.0).collect();
+        let b: Vec<f32> = (0..rows * n).map(|i| (i as f32 * 0.3).cos()).collect();
+        let (mut out, mut sums, mut running) = (vec![0.0; rows * n], vec![1.0; n], vec![2.0; rows * n]);
+        product_with_sums(&a, &b, &mut out, &mut sums, Some(&mut running));
+        for j in 0..n {
+            let mut expected = 1.0f32;
+            for r in 0..rows {
+                let p = a[r * n + j] * b[r * n + j];
+                assert_eq!(out[r * n + j], p);
+                assert_eq!(running[r * n + j], 2.0 + p);
+                expected += p;
+            }
+            assert_eq!(sums[j], expected);
         }
     }
 

@@ -103,12 +103,32 @@ impl Gemm {
 /// added into `out: [n]`.
 pub fn add_column_sums(g: &[f32], out: &mut [f32]) {
     let n = out.len();
-    assert!(n > 0 && g.len() % n == 0, "add_column_sums: g must be [rows, out.len()]");
-    for row in g.chunks_exact(n) {
+    assert!(n > 0 && g.len().is_multiple_of(n), "add_column_sums: g must be [rows, out.len()]");
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            unsafe { add_column_sums_avx512(g, out) };
+            return;
+        }
+    }
+    add_column_sums_generic(g, out);
+}
+
+/// Rows are added in order, so every CPU gives the same sums.
+#[inline(always)]
+fn add_column_sums_generic(g: &[f32], out: &mut [f32]) {
+    for row in g.chunks_exact(out.len()) {
         for (o, v) in out.iter_mut().zip(row) {
             *o += v;
         }
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn add_column_sums_avx512(g: &[f32], out: &mut [f32]) {
+    add_column_sums_generic(g, out);
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ mod linear;
 mod optim;
 mod params;
 mod polyak;
+pub mod skinny;
 mod softplus;
 
 pub use activation::Activation;

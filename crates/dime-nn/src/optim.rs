@@ -95,6 +95,16 @@ impl Adam {
                 return Err(NnError::ParamMismatch(format!("gradient {i} has the wrong size")));
             }
             let (m, v) = (&mut self.first_moment[i], &mut self.second_moment[i]);
+            if var.device().is_cpu() && var.as_tensor().is_contiguous() {
+                // In the parameter's own storage, without copying it out and back.
+                let kernel = crate::adam_in_place::HostGradAdam {
+                    grad: g,
+                    moments: std::sync::Mutex::new((m.as_mut_slice(), v.as_mut_slice())),
+                    constants: [b1, b2, step_size, inv_sqrt_correction2, eps],
+                };
+                var.as_tensor().inplace_op1(&kernel)?;
+                continue;
+            }
             let mut theta = host_values(var.as_tensor())?;
             for j in 0..theta.len() {
                 theta[j] -= adam_delta(&mut m[j], &mut v[j], g[j], b1, b2, step_size, inv_sqrt_correction2, eps);

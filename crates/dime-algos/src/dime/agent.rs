@@ -268,7 +268,7 @@ impl Agent for DimeAgent {
             let mb = self.batch.minibatch(i * b, b, &self.device)?;
             let (critic_loss, mean_q) = self.update_critic(&mb, alpha, rng)?;
             (out[0], out[1]) = (Some(critic_loss), Some(mean_q));
-            if (self.n_updates + i as u64 + 1) % self.cfg.policy_delay == 0 {
+            if (self.n_updates + i as u64 + 1).is_multiple_of(self.cfg.policy_delay) {
                 let actor_started = std::time::Instant::now();
                 let (loss, bound, running_cost) = self.update_actor(&mb.obs, alpha, rng)?;
                 self.timings.actor += actor_started.elapsed();

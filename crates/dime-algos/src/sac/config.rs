@@ -96,7 +96,7 @@ impl PolicySchedule {
     /// Actor updates due after critic update number `n` (1-based).
     pub fn actor_updates_after(self, n: u64) -> u64 {
         match self {
-            _ if self.every() == 0 || n % self.every() != 0 => 0,
+            _ if self.every() == 0 || !n.is_multiple_of(self.every()) => 0,
             Self::Delayed { .. } => 1,
             Self::DelayedCompensated { every } => every,
         }
