@@ -38,12 +38,16 @@ fn exp_f32(x: f32) -> f32 {
     // Adding and subtracting 1.5·2²³ rounds to the nearest integer (no libm `roundf`).
     const ROUND: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2_E + ROUND) - ROUND;
-    let r = (x - n * LN2_HI) - n * LN2_LO;
-    let p = ((((1.987_569_2e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1)
-        * r
-        + 0.5;
-    let e_r = p * r * r + r + 1.0;
+    let n = x.mul_add(LOG2_E, ROUND) - ROUND;
+    let r = (-n).mul_add(LN2_LO, (-n).mul_add(LN2_HI, x));
+    // Horner's scheme in fused multiply-adds (one instruction per degree where the loop is
+    // compiled for FMA, which the vectorised callers are).
+    let p = 1.987_569_2e-4f32.mul_add(r, 1.398_199_9e-3);
+    let p = p.mul_add(r, 8.333_452e-3);
+    let p = p.mul_add(r, 4.166_579_6e-2);
+    let p = p.mul_add(r, 1.666_666_5e-1);
+    let p = p.mul_add(r, 0.5);
+    let e_r = (p * r).mul_add(r, r) + 1.0;
     // 2ⁿ from bits without a float→int conversion (which does not vectorise on baseline
     // x86-64): in `ROUND + 127 + n` the integer n + 127 sits in the low mantissa bits.
     let biased = (ROUND + 127.0 + n).to_bits() - ROUND.to_bits();
