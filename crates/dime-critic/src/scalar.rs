@@ -17,8 +17,8 @@ use crate::{
 
 /// Polyak target networks: their own store, members reading from it, and τ.
 #[derive(Debug, Clone)]
-struct TargetNetworks {
-    store: ParamStore,
+pub(crate) struct TargetNetworks {
+    pub(crate) store: ParamStore,
     members: Vec<Mlp>,
     tau: f64,
 }
@@ -26,12 +26,15 @@ struct TargetNetworks {
 /// An ensemble of scalar critics `Q_i(s, a)`.
 #[derive(Debug, Clone)]
 pub struct ScalarCritic {
-    obs_dim: usize,
-    action_dim: usize,
-    store: ParamStore,
-    members: Vec<Mlp>,
-    target: Option<TargetNetworks>,
-    adam: Adam,
+    pub(crate) obs_dim: usize,
+    pub(crate) action_dim: usize,
+    pub(crate) store: ParamStore,
+    pub(crate) members: Vec<Mlp>,
+    pub(crate) target: Option<TargetNetworks>,
+    pub(crate) adam: Adam,
+    /// Layer widths of every member: `[obs_dim + action_dim, hidden…, 1]`.
+    pub(crate) widths: Vec<usize>,
+    pub(crate) normalisation: Normalisation,
 }
 
 impl ScalarCritic {
@@ -74,7 +77,10 @@ impl ScalarCritic {
             }
         };
         let adam = Adam::new(&store, config.adam);
-        Ok(Self { obs_dim, action_dim, store, members, target, adam })
+        let mut widths = vec![obs_dim + action_dim];
+        widths.extend(&config.hidden_widths);
+        widths.push(1);
+        Ok(Self { obs_dim, action_dim, store, members, target, adam, widths, normalisation: config.normalisation })
     }
 
     /// All trainable parameters, sorted by name.
@@ -151,7 +157,17 @@ impl ScalarCritic {
     /// One critic update. CrossQ (joint forward): `y` from the same pass, loss
     /// `0.5·Σ_i mean (Q_i − y)²`. SAC (Polyak targets): `y` from the targets, loss
     /// `Σ_i mean (Q_i − y)²`, then the targets move by τ. Both use [`soft_q_target`] (min over members).
+    /// On the CPU with f32 parameters this runs on host buffers (`crate::host`); elsewhere, and
+    /// in [`ScalarCritic::update_reference`], through candle autograd.
     pub fn update(&mut self, batch: &CriticBatch) -> Result<CriticUpdate, CriticError> {
+        if crate::host::applies(&self.store) {
+            return self.update_host(batch);
+        }
+        self.update_reference(batch)
+    }
+
+    /// [`ScalarCritic::update`] through candle autograd: the reference the host path is tested against.
+    pub fn update_reference(&mut self, batch: &CriticBatch) -> Result<CriticUpdate, CriticError> {
         let start = Instant::now();
         let (current, loss) = if self.target.is_some() {
             check_batch(batch, self.obs_dim, self.action_dim)?;

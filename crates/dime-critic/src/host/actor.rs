@@ -4,7 +4,7 @@
 use candle_core::{Device, Tensor, Var};
 
 use super::loss::expected_value;
-use super::net::{forward_eval, input_grad_eval};
+use super::net::{forward_eval, input_grad_eval, OutputHead};
 use super::params::{MemberSlots, ParamViews};
 use super::{append_pairs, host_values, norm_config, running_stats};
 use crate::error::check_shape;
@@ -55,7 +55,7 @@ impl CategoricalCritic {
             let mut views = ParamViews::new();
             let view = MemberSlots::lock(&mut views, &self.store, i, &self.widths, normalised)?;
             let view = view.view(&views)?;
-            let trace = forward_eval(&view, &x, rows, &stats, &config);
+            let trace = forward_eval(&view, &x, rows, &stats, &config, OutputHead::Softmax);
             // ∂S/∂x_j = (1/n)·p_j·(z_j − Q_i) for the logits x of member i (softmax backward).
             let mut logit_grad = trace.probs.clone();
             let mut q = vec![0.0f32; rows];

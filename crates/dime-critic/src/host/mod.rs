@@ -1,5 +1,5 @@
-//! The fused CPU path of [`crate::CategoricalCritic`]: its train-mode update and its eval-mode
-//! action gradient on plain `Vec<f32>` buffers, with the dense products in
+//! The fused CPU paths of [`crate::CategoricalCritic`] and [`crate::ScalarCritic`]: their
+//! train-mode updates and eval-mode action gradients on plain `Vec<f32>` buffers, with the dense products in
 //! [`dime_nn::host_gemm::Gemm`] (the `gemm` kernels candle's CPU matmul calls) and hand-written
 //! forward and backward passes of BatchRenorm, ReLU, softmax, the C51 target and the loss.
 //!
@@ -18,6 +18,7 @@ mod loss;
 mod net;
 mod norm;
 mod params;
+mod scalar;
 mod simd;
 mod update;
 

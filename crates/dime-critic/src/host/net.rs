@@ -1,5 +1,5 @@
-//! One member on host slices: `x → [BRN] → (Dense → ReLU → [BRN]) × H → Dense → softmax`
-//! (dime.md §5.1), forward in train mode with what its backward pass needs, the backward pass to
+//! One member on host slices: `x → [BRN] → (Dense → ReLU → [BRN]) × H → Dense → [softmax]`
+//! (dime.md §5.1 with the categorical head; baselines.md §1–2 with the scalar one), forward in train mode with what its backward pass needs, the backward pass to
 //! every parameter, and the eval-mode forward with the backward pass to the input.
 //!
 //! Dense products go through [`Gemm`] (`Y = X·W` into rows pre-filled with the bias; `∂W = Xᵀ·∂Y`
@@ -12,6 +12,15 @@ use dime_nn::BatchRenormConfig;
 use super::loss::softmax_rows;
 use super::norm::{self, NormCache, NormGrads, RunningStats};
 use super::params::{DenseView, MemberView};
+
+/// What follows the output layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutputHead {
+    /// Row softmax: probabilities over the atoms (the categorical critic).
+    Softmax,
+    /// Nothing: the output layer's values (the scalar critic).
+    Linear,
+}
 
 /// `Y = X·W + b` for `X: [rows, fan_in]`.
 fn dense_forward(x: &[f32], rows: usize, dense: DenseView) -> Vec<f32> {
@@ -90,7 +99,7 @@ impl HiddenTrace {
 pub(crate) struct TrainTrace {
     input_norm: Option<NormTrace>,
     hidden: Vec<HiddenTrace>,
-    /// Softmax outputs `[R, N]`.
+    /// The head's outputs `[R, N]`: probabilities (softmax head) or values (linear head).
     pub probs: Vec<f32>,
 }
 
@@ -117,6 +126,7 @@ pub(crate) fn forward_train(
     rows: usize,
     stats: &[RunningStats],
     config: &BatchRenormConfig,
+    head: OutputHead,
 ) -> TrainTrace {
     let mut stats = stats.iter();
     let mut norm_layer = |input: &[f32], view, width: usize| {
@@ -137,7 +147,9 @@ pub(crate) fn forward_train(
     }
     let last = hidden.last().map_or_else(|| input_norm.as_ref().map_or(x, |n| &n.output[..]), HiddenTrace::output);
     let mut probs = dense_forward(last, rows, member.output);
-    softmax_rows(&mut probs, member.output.fan_out);
+    if head == OutputHead::Softmax {
+        softmax_rows(&mut probs, member.output.fan_out);
+    }
     TrainTrace { input_norm, hidden, probs }
 }
 
@@ -187,7 +199,7 @@ pub(crate) struct EvalTrace {
     input_gain: Option<Vec<f32>>,
     /// Per hidden layer: ReLU output and BatchRenorm gain.
     hidden: Vec<(Vec<f32>, Option<Vec<f32>>)>,
-    /// Softmax outputs `[rows, N]`.
+    /// The head's outputs `[rows, N]` (see [`TrainTrace::probs`]).
     pub probs: Vec<f32>,
 }
 
@@ -198,6 +210,7 @@ pub(crate) fn forward_eval(
     rows: usize,
     stats: &[RunningStats],
     config: &BatchRenormConfig,
+    head: OutputHead,
 ) -> EvalTrace {
     let mut stats = stats.iter();
     let mut next_stats = || stats.next().expect("one running-statistics entry per BatchRenorm layer");
@@ -226,7 +239,9 @@ pub(crate) fn forward_eval(
         hidden.push((activation, gain));
     }
     let mut probs = dense_forward(&h, rows, member.output);
-    softmax_rows(&mut probs, member.output.fan_out);
+    if head == OutputHead::Softmax {
+        softmax_rows(&mut probs, member.output.fan_out);
+    }
     EvalTrace { input_gain, hidden, probs }
 }
 

@@ -8,7 +8,7 @@ use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor};
 
 use super::loss::{expected_value_sum, td_loss_and_logit_grad};
-use super::net::{backward_train, forward_train, MemberGrads, TrainTrace};
+use super::net::{backward_train, forward_train, MemberGrads, OutputHead, TrainTrace};
 use super::params::{MemberSlots, ParamViews};
 use super::{append_pairs, host_values, norm, norm_config, running_stats};
 use crate::batch::check_batch;
@@ -41,22 +41,20 @@ impl CategoricalCritic {
         let parallel = dime_nn::cpu_threads() > 1 && members.len() > 1;
         let traces: Vec<TrainTrace> = if parallel {
             use rayon::prelude::*;
-            members.par_iter().zip(&stats).map(|(m, s)| forward_train(m, &x, joint_rows, s, &config)).collect()
+            members
+                .par_iter()
+                .zip(&stats)
+                .map(|(m, s)| forward_train(m, &x, joint_rows, s, &config, OutputHead::Softmax))
+                .collect()
         } else {
-            members.iter().zip(&stats).map(|(m, s)| forward_train(m, &x, joint_rows, s, &config)).collect()
+            members
+                .iter()
+                .zip(&stats)
+                .map(|(m, s)| forward_train(m, &x, joint_rows, s, &config, OutputHead::Softmax))
+                .collect()
         };
         // The joint pass moves every layer's running statistics once, as the candle path's does.
-        for ((member, trace), stats) in self.members.iter_mut().zip(&traces).zip(&stats) {
-            for ((layer, cache), old) in member.norms_mut().into_iter().zip(trace.norm_caches()).zip(stats) {
-                let (mean, var) = norm::moved_statistics(old, cache, &config);
-                let width = mean.len();
-                let (mean, var) = (
-                    Tensor::from_vec(mean, (1, width), &Device::Cpu)?,
-                    Tensor::from_vec(var, (1, width), &Device::Cpu)?,
-                );
-                layer.set_state(&mean, &var, layer.steps() + 1)?;
-            }
-        }
+        move_running_statistics(&mut self.members, &traces, &stats, &config)?;
 
         let current = rows * atoms;
         let plan = ProjectionPlan::new(&self.support, &shifted_atoms(&self.support, &batch.td)?)?;
@@ -103,14 +101,7 @@ impl CategoricalCritic {
         drop(members);
         drop(views);
         let start = Instant::now();
-        let mut store = GradStore::default();
-        for (i, member) in grads.into_iter().enumerate() {
-            for (name, values) in named_grads(i, member) {
-                let var = self.store.get(&name)?;
-                store.insert(var.as_tensor(), Tensor::from_vec(values, var.shape(), &Device::Cpu)?);
-            }
-        }
-        self.adam.step_in_place(&self.store, &store)?;
+        adam_step(&self.store, &mut self.adam, grads)?;
         let optimiser = start.elapsed();
         Ok(CriticUpdate {
             loss,
@@ -118,6 +109,42 @@ impl CategoricalCritic {
             timings: UpdateTimings { forward, backward, optimiser },
         })
     }
+}
+
+/// Move each train-mode pass's BatchRenorm running statistics once (from `stats`, the values
+/// the pass read), member by member.
+pub(super) fn move_running_statistics(
+    members: &mut [crate::mlp::Mlp],
+    traces: &[TrainTrace],
+    stats: &[Vec<norm::RunningStats>],
+    config: &dime_nn::BatchRenormConfig,
+) -> Result<(), CriticError> {
+    for ((member, trace), stats) in members.iter_mut().zip(traces).zip(stats) {
+        for ((layer, cache), old) in member.norms_mut().into_iter().zip(trace.norm_caches()).zip(stats) {
+            let (mean, var) = norm::moved_statistics(old, cache, config);
+            let width = mean.len();
+            let (mean, var) =
+                (Tensor::from_vec(mean, (1, width), &Device::Cpu)?, Tensor::from_vec(var, (1, width), &Device::Cpu)?);
+            layer.set_state(&mean, &var, layer.steps() + 1)?;
+        }
+    }
+    Ok(())
+}
+
+/// One in-place Adam step on `store` with every member's gradients.
+pub(super) fn adam_step(
+    store: &dime_nn::ParamStore,
+    adam: &mut dime_nn::Adam,
+    grads: Vec<MemberGrads>,
+) -> Result<(), CriticError> {
+    let mut grad_store = GradStore::default();
+    for (i, member) in grads.into_iter().enumerate() {
+        for (name, values) in named_grads(i, member) {
+            let var = store.get(&name)?;
+            grad_store.insert(var.as_tensor(), Tensor::from_vec(values, var.shape(), &Device::Cpu)?);
+        }
+    }
+    Ok(adam.step_in_place(store, &grad_store)?)
 }
 
 /// Member `i`'s gradients under their `ParamStore` names (as `crate::mlp::Mlp::new` registers them).
