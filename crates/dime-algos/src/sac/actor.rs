@@ -68,6 +68,18 @@ impl TanhGaussianActor {
         Ok(Self { cfg, act_dim, store, input_norm, hidden, mean, log_std })
     }
 
+    /// `([obs_dim, hidden…, act_dim], activation, log-std bound)` when the actor has no
+    /// normalisation layers (the shape the host path, `super::host_actor`, computes), else `None`.
+    pub(crate) fn host_shape(&self) -> Option<(Vec<usize>, dime_nn::Activation, LogStdBound)> {
+        if self.cfg.normalisation != Normalisation::None {
+            return None;
+        }
+        let mut widths = vec![self.hidden.first()?.0.weight().dim(0).ok()?];
+        widths.extend(self.cfg.hidden_widths.iter().copied());
+        widths.push(self.act_dim);
+        Some((widths, self.cfg.activation, self.cfg.log_std))
+    }
+
     /// All trainable parameters, sorted by name.
     pub fn params(&self) -> &ParamStore {
         &self.store

@@ -5,6 +5,7 @@
 mod actor;
 mod agent;
 mod config;
+mod host_actor;
 mod losses;
 mod state;
 
