@@ -81,7 +81,10 @@ fn vec_mat_add_blocked<const BLOCK: usize>(x: &[f32], w: &[f32], out: &mut [f32]
 /// gradient while the values are in registers, instead of in later passes over the tape.
 pub fn product_with_sums(a: &[f32], b: &[f32], out: &mut [f32], column_sums: &mut [f32], running: Option<&mut [f32]>) {
     let n = column_sums.len();
-    assert!(n > 0 && a.len() == out.len() && b.len() == out.len() && out.len().is_multiple_of(n), "product_with_sums: shapes");
+    assert!(
+        n > 0 && a.len() == out.len() && b.len() == out.len() && out.len().is_multiple_of(n),
+        "product_with_sums: shapes"
+    );
     if let Some(r) = &running {
         assert_eq!(r.len(), out.len(), "product_with_sums: running must be [R, n]");
     }

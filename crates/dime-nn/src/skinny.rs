@@ -17,7 +17,10 @@ const LANES: usize = 16;
 /// without `base`, `out[r, :] = Σ_i x[r, i]·w[i, :]`. `base` is `[R, n]` or one row `[n]`
 /// (broadcast). Panics when the lengths do not fit these shapes (a caller's programming error).
 pub fn rank_product(x: &[f32], w: &[f32], n: usize, base: Option<&[f32]>, out: &mut [f32]) {
-    assert!(n > 0 && !w.is_empty() && w.len().is_multiple_of(n) && out.len().is_multiple_of(n), "rank_product: w must be [d, n]");
+    assert!(
+        n > 0 && !w.is_empty() && w.len().is_multiple_of(n) && out.len().is_multiple_of(n),
+        "rank_product: w must be [d, n]"
+    );
     let (d, rows) = (w.len() / n, out.len() / n);
     assert_eq!(x.len(), rows * d, "rank_product: x must be [R, d]");
     if let Some(base) = base {
@@ -58,7 +61,10 @@ fn rank_product_generic(x: &[f32], w: &[f32], base: Option<&[f32]>, out: &mut [f
 /// Each dot product keeps 16 partial sums (lane `l` takes `j ≡ l mod 16`) that are added
 /// pairwise at the end. Panics when the lengths do not fit these shapes.
 pub fn row_dots(a: &[f32], w: &[f32], n: usize, accumulate: bool, out: &mut [f32]) {
-    assert!(n > 0 && !w.is_empty() && w.len().is_multiple_of(n) && a.len().is_multiple_of(n), "row_dots: w must be [d, n]");
+    assert!(
+        n > 0 && !w.is_empty() && w.len().is_multiple_of(n) && a.len().is_multiple_of(n),
+        "row_dots: w must be [d, n]"
+    );
     let (d, rows) = (w.len() / n, a.len() / n);
     assert_eq!(out.len(), rows * d, "row_dots: out must be [R, d]");
     #[cfg(target_arch = "x86_64")]
