@@ -23,6 +23,9 @@ pub enum AlgoError {
     /// A configuration value is invalid, or a run cannot start as asked.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// An input to a call is malformed: wrong length, non-finite values.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
     /// An environment call failed.
     #[error(transparent)]
     Env(#[from] dime_envs::EnvError),

@@ -104,8 +104,6 @@ impl SacAgent {
         Ok((sample.action.detach().flatten_all()?.to_vec1::<f32>()?, sample.log_prob.detach().to_vec1::<f32>()?))
     }
 
-
-
     /// The configuration.
     pub fn config(&self) -> &SacConfig {
         &self.cfg

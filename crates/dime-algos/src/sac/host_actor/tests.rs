@@ -31,8 +31,9 @@ fn check(bound: LogStdBound, seed: u64) {
     let sample = actor.sample(&obs_t, &noise, ForwardMode::Train).unwrap();
     let c_a = Tensor::from_vec(coef_action.clone(), (ROWS, ACT), &Device::Cpu).unwrap();
     let c_l = Tensor::from_vec(coef_log_prob.clone(), ROWS, &Device::Cpu).unwrap();
-    let loss = ((&sample.action * &c_a).unwrap().sum_all().unwrap() + (&sample.log_prob * &c_l).unwrap().sum_all().unwrap())
-        .unwrap();
+    let loss = ((&sample.action * &c_a).unwrap().sum_all().unwrap()
+        + (&sample.log_prob * &c_l).unwrap().sum_all().unwrap())
+    .unwrap();
     let expected = dime_nn::host_gradients(actor.params(), &loss.backward().unwrap()).unwrap();
 
     let host = HostActor::new(&actor).unwrap().expect("no normalisation, f32 on the CPU");
