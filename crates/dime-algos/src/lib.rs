@@ -23,6 +23,7 @@ pub mod dmerl;
 mod error;
 mod metrics;
 pub mod onpolicy;
+pub mod ppo;
 mod replay;
 pub mod run;
 pub mod sac;

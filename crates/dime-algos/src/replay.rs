@@ -191,6 +191,23 @@ impl ReplayBuffer {
         Ok(())
     }
 
+    /// The newest stored transition (what an on-policy learner reads after each environment step).
+    pub fn latest(&self) -> Option<Transition<'_>> {
+        if self.len == 0 {
+            return None;
+        }
+        let i = (self.head + self.capacity - 1) % self.capacity;
+        let (od, ad) = (self.obs_dim, self.act_dim);
+        Some(Transition {
+            obs: &self.obs[i * od..(i + 1) * od],
+            action: &self.action[i * ad..(i + 1) * ad],
+            reward: self.reward[i],
+            next_obs: &self.next_obs[i * od..(i + 1) * od],
+            terminated: self.terminated[i] != 0,
+            truncated: self.truncated[i] != 0,
+        })
+    }
+
     /// Whether stored transition `i` (0 = oldest still held) ended by truncation.
     pub fn truncated_at(&self, i: usize) -> Option<bool> {
         (i < self.len).then(|| self.truncated[self.physical(i)] != 0)

@@ -11,6 +11,7 @@ use crate::agent::Agent;
 use crate::crossq;
 use crate::dime::{DimeAgent, DimeConfig};
 use crate::error::AlgoError;
+use crate::ppo::{PpoAgent, PpoConfig};
 use crate::sac::{SacAgent, SacConfig};
 use crate::streams::Streams;
 use crate::train::LoopConfig;
@@ -25,11 +26,13 @@ pub enum Algo {
     Sac,
     /// SAC without target networks, with BatchRenorm critics and actor (Bhatt, Palenicek et al., 2024).
     Crossq,
+    /// Proximal policy optimisation with a Gaussian policy (Schulman et al., 2017), on-policy.
+    Ppo,
 }
 
 impl Algo {
     /// Every algorithm `dime train` can run.
-    pub const ALL: [Algo; 3] = [Algo::Dime, Algo::Sac, Algo::Crossq];
+    pub const ALL: [Algo; 4] = [Algo::Dime, Algo::Sac, Algo::Crossq, Algo::Ppo];
 
     /// The name used on the command line and in configs.
     pub fn name(self) -> &'static str {
@@ -37,6 +40,7 @@ impl Algo {
             Algo::Dime => "dime",
             Algo::Sac => "sac",
             Algo::Crossq => "crossq",
+            Algo::Ppo => "ppo",
         }
     }
 
@@ -54,6 +58,7 @@ impl Algo {
             Algo::Dime => &DimeConfig::PRESETS,
             Algo::Sac => &SacConfig::PRESETS,
             Algo::Crossq => &crossq::PRESETS,
+            Algo::Ppo => &PpoConfig::PRESETS,
         }
     }
 }
@@ -68,6 +73,8 @@ pub enum AgentConfig {
     Sac(SacConfig),
     /// CrossQ's settings: the SAC agent's, with CrossQ's values.
     Crossq(SacConfig),
+    /// PPO's settings.
+    Ppo(PpoConfig),
 }
 
 /// Everything that defines a run; written, resolved, to `config.toml`.
@@ -100,12 +107,28 @@ impl RunConfig {
             Algo::Dime => AgentConfig::Dime(DimeConfig::preset(preset).ok_or_else(unknown)?),
             Algo::Sac => AgentConfig::Sac(SacConfig::preset(preset).ok_or_else(unknown)?),
             Algo::Crossq => AgentConfig::Crossq(crossq::preset(preset).ok_or_else(unknown)?),
+            Algo::Ppo => {
+                // CleanRL anneals the learning rate over the whole run.
+                let cfg = PpoConfig::preset(preset).ok_or_else(unknown)?;
+                AgentConfig::Ppo(PpoConfig { anneal_steps: Some(total_steps), ..cfg })
+            }
         };
         let env = EnvConfig::default();
         dime_envs::spec(task, &env)?;
         // The papers' loop (5000 uniform warm-up steps, 1M buffer); the smoke presets, which
         // exist to exercise the whole pipeline in seconds, start learning after 500 steps.
-        let loop_cfg = if preset == "smoke" {
+        let loop_cfg = if algo == Algo::Ppo {
+            // On-policy: the policy acts from the first step, and the loop's buffer only hands
+            // each transition to the agent (one slot).
+            LoopConfig {
+                total_steps,
+                learning_starts: 0,
+                eval_every: if preset == "smoke" { 500 } else { 2048 },
+                eval_episodes: if preset == "smoke" { 2 } else { 5 },
+                checkpoint_every: if preset == "smoke" { 1000 } else { 20_480 },
+                replay_capacity: 1,
+            }
+        } else if preset == "smoke" {
             LoopConfig {
                 total_steps,
                 learning_starts: 500,
@@ -133,6 +156,7 @@ impl RunConfig {
             AgentConfig::Dime(_) => Algo::Dime,
             AgentConfig::Sac(_) => Algo::Sac,
             AgentConfig::Crossq(_) => Algo::Crossq,
+            AgentConfig::Ppo(_) => Algo::Ppo,
         }
     }
 
@@ -169,6 +193,7 @@ impl RunConfig {
             AgentConfig::Sac(cfg) | AgentConfig::Crossq(cfg) => {
                 Box::new(SacAgent::new(cfg.clone(), spec.obs_dim, spec.act_dim, &mut init)?)
             }
+            AgentConfig::Ppo(cfg) => Box::new(PpoAgent::new(cfg.clone(), spec.obs_dim, spec.act_dim, &mut init)?),
         };
         Ok((agent, resolved))
     }

@@ -44,8 +44,54 @@ pub fn standard_normal(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
         .collect()
 }
 
+/// An orthogonal `[rows, cols]` matrix times `gain` (Saxe et al. 2014; PyTorch's `orthogonal_`,
+/// CleanRL's PPO initialiser): a standard-normal matrix of the taller orientation, orthonormalised
+/// by modified Gram–Schmidt in f64 with the signs fixed so that `R` has a positive diagonal, so
+/// that the rows (when `rows ≤ cols`) or the columns (otherwise) are orthonormal. Row-major.
+pub fn orthogonal(rng: &mut ChaCha8Rng, rows: usize, cols: usize, gain: f64) -> Vec<f32> {
+    // Orthonormalise the `short` vectors of length `long` drawn here.
+    let (short, long) = (rows.min(cols), rows.max(cols));
+    let mut vectors: Vec<Vec<f64>> =
+        (0..short).map(|_| (0..long).map(|_| StandardNormal.sample(rng)).collect()).collect();
+    for i in 0..short {
+        for j in 0..i {
+            let dot: f64 = vectors[i].iter().zip(&vectors[j]).map(|(a, b)| a * b).sum();
+            let (head, tail) = vectors.split_at_mut(i);
+            tail[0].iter_mut().zip(&head[j]).for_each(|(a, b)| *a -= dot * b);
+        }
+        let norm = vectors[i].iter().map(|a| a * a).sum::<f64>().sqrt();
+        vectors[i].iter_mut().for_each(|a| *a /= norm);
+    }
+    let mut out = vec![0.0f32; rows * cols];
+    for (i, v) in vectors.iter().enumerate() {
+        for (j, x) in v.iter().enumerate() {
+            let (r, c) = if rows <= cols { (i, j) } else { (j, i) };
+            out[r * cols + c] = (gain * x) as f32;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn orthogonal_matrices_have_orthonormal_rows_or_columns() {
+        use rand::SeedableRng;
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for (rows, cols) in [(3usize, 5usize), (6, 4), (4, 4)] {
+            let m = orthogonal(&mut rng, rows, cols, 2.0);
+            let (short, by_rows) = (rows.min(cols), rows <= cols);
+            let at = |i: usize, k: usize| f64::from(if by_rows { m[i * cols + k] } else { m[k * cols + i] });
+            for i in 0..short {
+                for j in 0..short {
+                    let dot: f64 = (0..rows.max(cols)).map(|k| at(i, k) * at(j, k)).sum();
+                    let expected = if i == j { 4.0 } else { 0.0 };
+                    assert!((dot - expected).abs() < 1e-5, "{rows}×{cols}: ({i}, {j}) = {dot}");
+                }
+            }
+        }
+    }
     use super::*;
     use rand::SeedableRng;
 

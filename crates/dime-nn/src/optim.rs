@@ -54,6 +54,16 @@ impl Adam {
         }
     }
 
+    /// The hyper-parameters.
+    pub fn config(&self) -> AdamConfig {
+        self.config
+    }
+
+    /// Change the learning rate for the following steps (schedules such as PPO's linear annealing).
+    pub fn set_learning_rate(&mut self, lr: f64) {
+        self.config.lr = lr;
+    }
+
     /// Number of steps taken.
     pub fn steps(&self) -> u64 {
         self.steps

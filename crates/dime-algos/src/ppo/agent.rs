@@ -1,0 +1,305 @@
+//! The PPO agent (dmerl.md §9.1, Schulman et al. 2017, CleanRL's continuous-action PPO) in the
+//! shared training loop: it acts on one environment, reads each stored transition back from the
+//! loop's (one-slot) buffer, and every `rollout_steps` steps runs GAE and `epochs` passes of
+//! clipped-surrogate minibatch updates.
+
+use candle_core::{Device, Tensor};
+use dime_nn::clip::clip_global_norm;
+use dime_nn::{host_gradients, Adam, AdamConfig};
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use super::config::PpoConfig;
+use super::normalise::RunningMeanStd;
+use super::policy::GaussianPolicy;
+use crate::agent::{ActMode, Agent};
+use crate::checkpoint::CheckpointFiles;
+use crate::error::AlgoError;
+use crate::onpolicy::{gae, GaeInputs};
+use crate::replay::ReplayBuffer;
+
+/// The metrics [`PpoAgent::update`] reports after each rollout's update, in order.
+pub const PPO_METRICS: [&str; 6] =
+    ["policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "learning_rate"];
+
+/// What `act` decided in explore mode, waiting for the loop to store its transition.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Pending {
+    pub raw_obs: Vec<f32>,
+    pub obs: Vec<f32>,
+    pub action: Vec<f32>,
+    pub log_prob: f32,
+    pub value: f32,
+}
+
+/// One rollout, step-major, as the update reads it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct Rollout {
+    /// Normalised observations `[T, o]`.
+    pub obs: Vec<f32>,
+    /// Unclipped actions `[T, d]` (the environment saw them clipped to [-1, 1]).
+    pub actions: Vec<f32>,
+    pub log_probs: Vec<f32>,
+    pub values: Vec<f32>,
+    /// Rewards after normalisation.
+    pub rewards: Vec<f32>,
+    pub next_values: Vec<f32>,
+    pub terminated: Vec<bool>,
+    pub ended: Vec<bool>,
+}
+
+impl Rollout {
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    fn clear(&mut self) {
+        *self = Self::default();
+    }
+}
+
+/// A PPO learner with a Gaussian policy.
+pub struct PpoAgent {
+    pub(super) cfg: PpoConfig,
+    pub(super) obs_dim: usize,
+    pub(super) act_dim: usize,
+    pub(super) policy: GaussianPolicy,
+    pub(super) adam: Adam,
+    pub(super) obs_stats: RunningMeanStd,
+    pub(super) return_stats: RunningMeanStd,
+    /// The reward normaliser's running discounted return.
+    pub(super) discounted_return: f64,
+    /// Transitions learned from so far (the annealing clock).
+    pub(super) env_steps: u64,
+    pub(super) pending: Option<Pending>,
+    pub(super) rollout: Rollout,
+}
+
+impl PpoAgent {
+    /// A fresh agent; initial parameters come from `rng` (the run's `init` stream).
+    pub fn new(cfg: PpoConfig, obs_dim: usize, act_dim: usize, rng: &mut ChaCha8Rng) -> Result<Self, AlgoError> {
+        cfg.validate()?;
+        let policy = GaussianPolicy::new(obs_dim, act_dim, &cfg.hidden_widths, rng)?;
+        let adam_cfg = AdamConfig { lr: cfg.learning_rate, beta1: 0.9, beta2: 0.999, eps: cfg.adam_eps };
+        let adam = Adam::new(policy.params(), adam_cfg);
+        Ok(Self {
+            obs_stats: RunningMeanStd::new(obs_dim),
+            return_stats: RunningMeanStd::new(1),
+            discounted_return: 0.0,
+            env_steps: 0,
+            pending: None,
+            rollout: Rollout::default(),
+            cfg,
+            obs_dim,
+            act_dim,
+            policy,
+            adam,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PpoConfig {
+        &self.cfg
+    }
+
+    /// The networks.
+    pub fn policy(&self) -> &GaussianPolicy {
+        &self.policy
+    }
+
+    /// Gradient steps taken so far.
+    pub fn gradient_steps(&self) -> u64 {
+        self.adam.steps()
+    }
+
+    fn normalised(&self, obs: &[f32]) -> Vec<f32> {
+        if !self.cfg.normalise_observations {
+            return obs.to_vec();
+        }
+        let mut out = vec![0.0; obs.len()];
+        self.obs_stats.normalise(obs, self.cfg.normalisation_clip, &mut out);
+        out
+    }
+
+    fn row(values: &[f32]) -> Result<Tensor, AlgoError> {
+        Ok(Tensor::from_slice(values, (1, values.len()), &Device::Cpu)?)
+    }
+
+    /// `r / √(Var[discounted return] + 1e-8)`, clipped, after moving the return statistics
+    /// (Gymnasium's `NormalizeReward`: the running return restarts at a terminal state).
+    fn normalised_reward(&mut self, reward: f32, terminated: bool) -> f32 {
+        if !self.cfg.normalise_rewards {
+            return reward;
+        }
+        self.discounted_return = self.discounted_return * self.cfg.gamma + f64::from(reward);
+        self.return_stats.update(&[self.discounted_return]);
+        if terminated {
+            self.discounted_return = 0.0;
+        }
+        let scaled = f64::from(reward) / (self.return_stats.var[0] + 1e-8).sqrt();
+        scaled.clamp(-self.cfg.normalisation_clip, self.cfg.normalisation_clip) as f32
+    }
+
+    /// GAE, then `epochs` passes of shuffled minibatches; returns the last pass's mean metrics.
+    fn learn(&mut self, rng: &mut ChaCha8Rng) -> Result<Vec<Option<f64>>, AlgoError> {
+        let r = &self.rollout;
+        let discounts = vec![self.cfg.gamma as f32; r.len()];
+        let (advantages, returns) = gae(&GaeInputs {
+            lanes: 1,
+            rewards: &r.rewards,
+            values: &r.values,
+            next_values: &r.next_values,
+            discounts: &discounts,
+            terminated: &r.terminated,
+            ended: &r.ended,
+            lambda: self.cfg.gae_lambda as f32,
+        })?;
+        if let Some(horizon) = self.cfg.anneal_steps {
+            let remaining = 1.0 - (self.env_steps as f64 / horizon.max(1) as f64).min(1.0);
+            self.adam.set_learning_rate(self.cfg.learning_rate * remaining);
+        }
+        let n = r.len();
+        let size = n / self.cfg.minibatches;
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut sums = [0.0f64; 5];
+        for _ in 0..self.cfg.epochs {
+            order.shuffle(rng);
+            sums = [0.0; 5];
+            for chunk in order.chunks_exact(size) {
+                let m = self.minibatch_step(chunk, &advantages, &returns)?;
+                sums.iter_mut().zip(m).for_each(|(s, v)| *s += v);
+            }
+        }
+        let count = self.cfg.minibatches as f64;
+        let mut out: Vec<Option<f64>> = sums.iter().map(|s| Some(s / count)).collect();
+        out.push(Some(self.adam.config().lr));
+        self.rollout.clear();
+        Ok(out)
+    }
+
+    /// One clipped-surrogate step on rows `rows` of the rollout; returns
+    /// `[policy loss, value loss, entropy, approx KL, clip fraction]`.
+    fn minibatch_step(&mut self, rows: &[usize], advantages: &[f32], returns: &[f32]) -> Result<[f64; 5], AlgoError> {
+        let (o, d, b) = (self.obs_dim, self.act_dim, rows.len());
+        let r = &self.rollout;
+        let gather = |src: &[f32], w: usize| -> Vec<f32> {
+            rows.iter().flat_map(|&i| &src[i * w..(i + 1) * w]).copied().collect()
+        };
+        let obs = Tensor::from_vec(gather(&r.obs, o), (b, o), &Device::Cpu)?;
+        let actions = Tensor::from_vec(gather(&r.actions, d), (b, d), &Device::Cpu)?;
+        let old_log_prob = Tensor::from_vec(gather(&r.log_probs, 1), b, &Device::Cpu)?;
+        let old_value = Tensor::from_vec(gather(&r.values, 1), b, &Device::Cpu)?;
+        let ret = Tensor::from_vec(gather(returns, 1), b, &Device::Cpu)?;
+        let mut adv = gather(advantages, 1);
+        if self.cfg.normalise_advantages && b > 1 {
+            let mean = adv.iter().sum::<f32>() / b as f32;
+            let std = (adv.iter().map(|a| (a - mean).powi(2)).sum::<f32>() / (b - 1) as f32).sqrt();
+            adv.iter_mut().for_each(|a| *a = (*a - mean) / (std + 1e-8));
+        }
+        let adv = Tensor::from_vec(adv, b, &Device::Cpu)?;
+
+        let log_prob = self.policy.log_prob(&self.policy.mean(&obs)?, &actions)?;
+        let log_ratio = (&log_prob - &old_log_prob)?;
+        let ratio = log_ratio.exp()?;
+        let (low, high) = (1.0 - self.cfg.clip, 1.0 + self.cfg.clip);
+        let surrogate = (&ratio * &adv)?;
+        let clipped = (ratio.clamp(low, high)? * &adv)?;
+        let policy_loss = surrogate.minimum(&clipped)?.mean_all()?.neg()?;
+        let value = self.policy.value(&obs)?;
+        let value_loss = if self.cfg.clip_value_loss {
+            let v_clipped = (&old_value + (&value - &old_value)?.clamp(-self.cfg.clip, self.cfg.clip)?)?;
+            let unclipped = (&value - &ret)?.sqr()?;
+            let clipped = (v_clipped - &ret)?.sqr()?;
+            (unclipped.maximum(&clipped)?.mean_all()? * 0.5)?
+        } else {
+            ((&value - &ret)?.sqr()?.mean_all()? * 0.5)?
+        };
+        let entropy = self.policy.entropy()?;
+        let loss = ((&policy_loss - (&entropy * self.cfg.entropy_coef)?)? + (&value_loss * self.cfg.value_coef)?)?;
+        let mut grads = host_gradients(self.policy.params(), &loss.backward()?)?;
+        clip_global_norm(&mut grads, self.cfg.max_grad_norm);
+        self.adam.step(self.policy.params(), &grads)?;
+
+        let scalar = |t: &Tensor| -> Result<f64, AlgoError> { Ok(f64::from(t.to_scalar::<f32>()?)) };
+        let approx_kl = ((&ratio - 1.0)? - &log_ratio)?.mean_all()?;
+        let ratios = ratio.to_vec1::<f32>()?;
+        let clip_fraction =
+            ratios.iter().filter(|r| (**r - 1.0).abs() as f64 > self.cfg.clip).count() as f64 / b as f64;
+        Ok([scalar(&policy_loss)?, scalar(&value_loss)?, scalar(&entropy)?, scalar(&approx_kl)?, clip_fraction])
+    }
+}
+
+impl Agent for PpoAgent {
+    /// Explore: `a ~ N(μ(s), σ²)` (recorded for the rollout; the environment gets it clipped to
+    /// [-1, 1]). Eval: the clipped mean.
+    fn act(&mut self, obs: &[f32], mode: ActMode, rng: &mut ChaCha8Rng, action: &mut [f32]) -> Result<(), AlgoError> {
+        if mode == ActMode::Explore && self.cfg.normalise_observations {
+            self.obs_stats.update(&obs.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
+        }
+        let normalised = self.normalised(obs);
+        let obs_t = Self::row(&normalised)?;
+        let mean = self.policy.mean(&obs_t)?;
+        if mode == ActMode::Eval {
+            for (out, m) in action.iter_mut().zip(mean.flatten_all()?.to_vec1::<f32>()?) {
+                *out = m.clamp(-1.0, 1.0);
+            }
+            return Ok(());
+        }
+        let noise = dime_nn::init::standard_normal(rng, self.act_dim);
+        let std = self.policy.log_std()?.exp()?.flatten_all()?.to_vec1::<f32>()?;
+        let sample: Vec<f32> =
+            mean.flatten_all()?.to_vec1::<f32>()?.iter().zip(&std).zip(&noise).map(|((m, s), e)| m + s * e).collect();
+        let log_prob = self.policy.log_prob(&mean, &Self::row(&sample)?)?.to_vec1::<f32>()?[0];
+        let value = self.policy.value(&obs_t)?.to_vec1::<f32>()?[0];
+        for (out, a) in action.iter_mut().zip(&sample) {
+            *out = a.clamp(-1.0, 1.0);
+        }
+        self.pending = Some(Pending { raw_obs: obs.to_vec(), obs: normalised, action: sample, log_prob, value });
+        Ok(())
+    }
+
+    fn update(&mut self, replay: &ReplayBuffer, rng: &mut ChaCha8Rng) -> Result<Vec<Option<f64>>, AlgoError> {
+        let none = vec![None; PPO_METRICS.len()];
+        // The transition the loop just stored must be the one `act` chose (a diverged step is
+        // not stored: its pending decision is dropped).
+        let (Some(t), Some(p)) = (replay.latest(), self.pending.take()) else {
+            return Ok(none);
+        };
+        if t.obs != &p.raw_obs[..] {
+            return Ok(none);
+        }
+        let ended = t.terminated || t.truncated;
+        let reward = self.normalised_reward(t.reward, t.terminated);
+        let next_value = if t.terminated {
+            0.0
+        } else {
+            self.policy.value(&Self::row(&self.normalised(t.next_obs))?)?.to_vec1::<f32>()?[0]
+        };
+        let r = &mut self.rollout;
+        r.obs.extend_from_slice(&p.obs);
+        r.actions.extend_from_slice(&p.action);
+        r.log_probs.push(p.log_prob);
+        r.values.push(p.value);
+        r.rewards.push(reward);
+        r.next_values.push(next_value);
+        r.terminated.push(t.terminated);
+        r.ended.push(ended);
+        self.env_steps += 1;
+        if self.rollout.len() < self.cfg.rollout_steps {
+            return Ok(none);
+        }
+        self.learn(rng)
+    }
+
+    fn metric_names(&self) -> Vec<&'static str> {
+        PPO_METRICS.to_vec()
+    }
+
+    fn save(&self) -> Result<CheckpointFiles, AlgoError> {
+        self.save_files()
+    }
+
+    fn load(&mut self, files: &CheckpointFiles) -> Result<(), AlgoError> {
+        self.load_files(files)
+    }
+}

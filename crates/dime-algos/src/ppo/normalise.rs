@@ -1,0 +1,67 @@
+//! Running statistics for observation and reward normalisation (CleanRL's
+//! `NormalizeObservation` / `NormalizeReward` wrappers, Welford-style batch merges in f64).
+
+use serde::{Deserialize, Serialize};
+
+/// Mean and variance of a stream of vectors, merged one sample at a time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunningMeanStd {
+    /// Per-entry mean.
+    pub mean: Vec<f64>,
+    /// Per-entry (population) variance.
+    pub var: Vec<f64>,
+    /// Samples seen (starts at 1e-4 as in Gymnasium, so the first merge is well defined).
+    pub count: f64,
+}
+
+impl RunningMeanStd {
+    /// Statistics of `width`-entry vectors: mean 0, variance 1, count 1e-4.
+    pub fn new(width: usize) -> Self {
+        Self { mean: vec![0.0; width], var: vec![1.0; width], count: 1e-4 }
+    }
+
+    /// Merge one sample (the parallel-variance update with a batch of one).
+    pub fn update(&mut self, x: &[f64]) {
+        let total = self.count + 1.0;
+        for ((m, v), &xi) in self.mean.iter_mut().zip(self.var.iter_mut()).zip(x) {
+            let delta = xi - *m;
+            let new_mean = *m + delta / total;
+            let m2 = *v * self.count + delta * delta * self.count / total;
+            *m = new_mean;
+            *v = m2 / total;
+        }
+        self.count = total;
+    }
+
+    /// `clip((x − mean)/√(var + 1e-8), ±clip)` into `out`.
+    pub fn normalise(&self, x: &[f32], clip: f64, out: &mut [f32]) {
+        for (((o, &xi), m), v) in out.iter_mut().zip(x).zip(&self.mean).zip(&self.var) {
+            *o = ((f64::from(xi) - m) / (v + 1e-8).sqrt()).clamp(-clip, clip) as f32;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_statistics_match_the_batch_formulas() {
+        let samples = [[1.0, -2.0], [3.0, 0.0], [5.0, 4.0], [-1.0, 2.0]];
+        let mut stats = RunningMeanStd::new(2);
+        for s in &samples {
+            stats.update(s);
+        }
+        // The 1e-4 prior sample at mean 0 / var 1 shifts the result by O(1e-4).
+        let mean = [2.0, 1.0];
+        let var = [5.0, 5.0];
+        for j in 0..2 {
+            assert!((stats.mean[j] - mean[j]).abs() < 1e-3, "{:?}", stats.mean);
+            assert!((stats.var[j] - var[j]).abs() < 1e-2, "{:?}", stats.var);
+        }
+        let mut out = [0.0f32; 2];
+        stats.normalise(&[100.0, 1.0], 10.0, &mut out);
+        assert_eq!(out[0], 10.0, "clipped");
+        assert!(out[1].abs() < 1e-3);
+    }
+}

@@ -1,0 +1,127 @@
+//! PPO's checkpoint files: `ppo.safetensors` (network weights and Adam moments) and
+//! `ppo_state.json` (counters, the learning rate, normalisation statistics, the unfinished
+//! rollout and the decision waiting for its transition). A loaded agent continues bit for bit.
+
+use serde::{Deserialize, Serialize};
+
+use super::agent::{Pending, PpoAgent, Rollout};
+use super::normalise::RunningMeanStd;
+use crate::checkpoint::CheckpointFiles;
+use crate::error::AlgoError;
+use crate::tensor_file::{
+    load_moments, load_store, pack_agent_files, put_moments, put_store, unpack_agent_files, Arrays,
+};
+
+const ARRAYS_FILE: &str = "ppo.safetensors";
+const STATE_FILE: &str = "ppo_state.json";
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct State {
+    adam_steps: u64,
+    learning_rate: f64,
+    env_steps: u64,
+    discounted_return: f64,
+    obs_stats: RunningMeanStd,
+    return_stats: RunningMeanStd,
+    pending: Option<PendingState>,
+    rollout: RolloutState,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PendingState {
+    raw_obs: Vec<f32>,
+    obs: Vec<f32>,
+    action: Vec<f32>,
+    log_prob: f32,
+    value: f32,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolloutState {
+    obs: Vec<f32>,
+    actions: Vec<f32>,
+    log_probs: Vec<f32>,
+    values: Vec<f32>,
+    rewards: Vec<f32>,
+    next_values: Vec<f32>,
+    terminated: Vec<bool>,
+    ended: Vec<bool>,
+}
+
+impl PpoAgent {
+    /// Everything the agent needs to continue exactly, as checkpoint files.
+    pub(crate) fn save_files(&self) -> Result<CheckpointFiles, AlgoError> {
+        let mut arrays = Arrays::new();
+        put_store(&mut arrays, "ppo", self.policy.params())?;
+        let (m, v) = self.adam.moments();
+        put_moments(&mut arrays, "ppo_adam", m, v);
+        let r = &self.rollout;
+        let state = State {
+            adam_steps: self.adam.steps(),
+            learning_rate: self.adam.config().lr,
+            env_steps: self.env_steps,
+            discounted_return: self.discounted_return,
+            obs_stats: self.obs_stats.clone(),
+            return_stats: self.return_stats.clone(),
+            pending: self.pending.as_ref().map(|p| PendingState {
+                raw_obs: p.raw_obs.clone(),
+                obs: p.obs.clone(),
+                action: p.action.clone(),
+                log_prob: p.log_prob,
+                value: p.value,
+            }),
+            rollout: RolloutState {
+                obs: r.obs.clone(),
+                actions: r.actions.clone(),
+                log_probs: r.log_probs.clone(),
+                values: r.values.clone(),
+                rewards: r.rewards.clone(),
+                next_values: r.next_values.clone(),
+                terminated: r.terminated.clone(),
+                ended: r.ended.clone(),
+            },
+        };
+        pack_agent_files(ARRAYS_FILE, &arrays, STATE_FILE, &state)
+    }
+
+    /// Restore what [`PpoAgent::save_files`] wrote into an agent built with the same configuration.
+    pub(crate) fn load_files(&mut self, files: &CheckpointFiles) -> Result<(), AlgoError> {
+        let (arrays, state): (_, State) = unpack_agent_files(files, ARRAYS_FILE, STATE_FILE)?;
+        load_store(&arrays, ARRAYS_FILE, "ppo", self.policy.params())?;
+        let (m, v) = load_moments(&arrays, ARRAYS_FILE, "ppo_adam", self.policy.params().len())?;
+        self.adam.restore(m, v, state.adam_steps)?;
+        self.adam.set_learning_rate(state.learning_rate);
+        if state.obs_stats.mean.len() != self.obs_dim || state.return_stats.mean.len() != 1 {
+            return Err(AlgoError::CorruptCheckpoint {
+                path: STATE_FILE.into(),
+                reason: "normalisation statistics of the wrong width".into(),
+            });
+        }
+        self.env_steps = state.env_steps;
+        self.discounted_return = state.discounted_return;
+        self.obs_stats = state.obs_stats;
+        self.return_stats = state.return_stats;
+        self.pending = state.pending.map(|p| Pending {
+            raw_obs: p.raw_obs,
+            obs: p.obs,
+            action: p.action,
+            log_prob: p.log_prob,
+            value: p.value,
+        });
+        let r = state.rollout;
+        self.rollout = Rollout {
+            obs: r.obs,
+            actions: r.actions,
+            log_probs: r.log_probs,
+            values: r.values,
+            rewards: r.rewards,
+            next_values: r.next_values,
+            terminated: r.terminated,
+            ended: r.ended,
+        };
+        Ok(())
+    }
+}
