@@ -47,6 +47,9 @@ pub enum EnvError {
         /// The task id.
         task: String,
     },
+    /// The simulator refused a model or an input, or a step diverged.
+    #[error(transparent)]
+    Sim(#[from] crate::sim::SimError),
     /// A configuration value is out of its valid range.
     #[error("invalid environment config: {0}")]
     InvalidConfig(String),

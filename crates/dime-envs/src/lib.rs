@@ -24,6 +24,7 @@ mod env;
 mod error;
 mod registry;
 mod rng;
+pub mod sim;
 mod spec;
 pub mod tasks;
 mod vec_env;

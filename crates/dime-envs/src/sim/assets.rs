@@ -1,0 +1,13 @@
+//! The compiled MuJoCo models the tasks are built from, embedded verbatim (see
+//! `crates/dime-envs/assets/README.md` for where they came from).
+
+/// DMC `pendulum.xml`, compiled by MuJoCo 3.17.
+pub const DMC_PENDULUM: &str = include_str!("../../assets/model_dmc_pendulum.json");
+/// DMC `cartpole.xml` (one pole), compiled by MuJoCo 3.17.
+pub const DMC_CARTPOLE: &str = include_str!("../../assets/model_dmc_cartpole.json");
+/// DMC `acrobot.xml`, compiled by MuJoCo 3.17.
+pub const DMC_ACROBOT: &str = include_str!("../../assets/model_dmc_acrobot.json");
+/// DMC `point_mass.xml`, compiled by MuJoCo 3.17 (tendon coefficients at their easy values).
+pub const DMC_POINT_MASS: &str = include_str!("../../assets/model_dmc_point_mass.json");
+/// DMC `reacher.xml`, compiled by MuJoCo 3.17 (target size at its easy value).
+pub const DMC_REACHER: &str = include_str!("../../assets/model_dmc_reacher.json");

@@ -1,0 +1,287 @@
+//! `Data`: the simulation state (`qpos`, `qvel`, `ctrl`, time) and everything derived from it,
+//! preallocated once per model so that stepping never allocates.
+//!
+//! `forward` computes, in MuJoCo's order: kinematics and com-frame quantities, the mass matrix
+//! (CRBA), body velocities, bias forces (RNE), passive and actuator forces, the smooth
+//! acceleration `M⁻¹(τ_passive − c + τ_actuator)`, and the joint-limit forces. After
+//! [`Data::set_state`] and after every [`Data::step`] all derived quantities describe the current
+//! state (like `mj_forward`), so observations can read them directly.
+
+use super::constraint::LimitRows;
+use super::error::SimError;
+use super::linalg::{cholesky_factor, cholesky_solve};
+use super::model::Model;
+use super::spatial::{
+    add3, dot3, mat_vec, quat_mul, quat_to_mat, Mat3, Quat, Spatial, SpatialInertia, Vec3, MAT3_IDENTITY, QUAT_IDENTITY,
+};
+
+/// Simulation state and workspace for one [`Model`].
+#[derive(Debug, Clone)]
+pub struct Data {
+    pub(crate) time: f64,
+    pub(crate) qpos: Vec<f64>,
+    pub(crate) qvel: Vec<f64>,
+    pub(crate) ctrl: Vec<f64>,
+    /// Whether the derived quantities below describe the current state.
+    pub(crate) forward_valid: bool,
+    // Position stage, per body.
+    pub(crate) xpos: Vec<Vec3>,
+    pub(crate) xquat: Vec<Quat>,
+    pub(crate) xmat: Vec<Mat3>,
+    pub(crate) xipos: Vec<Vec3>,
+    pub(crate) ximat: Vec<Mat3>,
+    pub(crate) subtree_com: Vec<Vec3>,
+    pub(crate) cinert: Vec<SpatialInertia>,
+    pub(crate) crb: Vec<SpatialInertia>,
+    // Position stage, per joint and per dof.
+    pub(crate) xanchor: Vec<Vec3>,
+    pub(crate) xaxis: Vec<Vec3>,
+    pub(crate) cdof: Vec<Spatial>,
+    /// Joint-space inertia `M` (nv × nv, row-major, both triangles), armature included.
+    pub(crate) mass_matrix: Vec<f64>,
+    /// Cholesky factor of `M`.
+    pub(crate) mass_factor: Vec<f64>,
+    // Velocity stage.
+    pub(crate) cvel: Vec<Spatial>,
+    pub(crate) cdof_dot: Vec<Spatial>,
+    pub(crate) cacc: Vec<Spatial>,
+    pub(crate) cfrc: Vec<Spatial>,
+    pub(crate) qfrc_bias: Vec<f64>,
+    pub(crate) qfrc_passive: Vec<f64>,
+    // Acceleration stage.
+    pub(crate) qfrc_actuator: Vec<f64>,
+    pub(crate) qfrc_smooth: Vec<f64>,
+    pub(crate) qacc_smooth: Vec<f64>,
+    pub(crate) qfrc_constraint: Vec<f64>,
+    pub(crate) qacc: Vec<f64>,
+    pub(crate) limits: LimitRows,
+    pub(crate) scratch: super::integrate::IntegratorScratch,
+}
+
+/// Largest magnitude a state or acceleration entry may reach before the step counts as diverged (MuJoCo's `mjMAXVAL`).
+pub const MAX_STATE_VALUE: f64 = 1e10;
+
+impl Data {
+    /// Workspace for `model`, at `qpos0` with zero velocity and control (derived quantities not yet computed).
+    pub fn new(model: &Model) -> Data {
+        let (nbody, njnt) = (model.spec.bodies.len(), model.spec.joints.len());
+        let (nq, nv, nu) = (model.nq, model.nv, model.nu());
+        Data {
+            time: 0.0,
+            qpos: model.spec.qpos0.clone(),
+            qvel: vec![0.0; nv],
+            ctrl: vec![0.0; nu],
+            forward_valid: false,
+            xpos: vec![[0.0; 3]; nbody],
+            xquat: vec![QUAT_IDENTITY; nbody],
+            xmat: vec![MAT3_IDENTITY; nbody],
+            xipos: vec![[0.0; 3]; nbody],
+            ximat: vec![MAT3_IDENTITY; nbody],
+            subtree_com: vec![[0.0; 3]; nbody],
+            cinert: vec![SpatialInertia::default(); nbody],
+            crb: vec![SpatialInertia::default(); nbody],
+            xanchor: vec![[0.0; 3]; njnt],
+            xaxis: vec![[0.0; 3]; njnt],
+            cdof: vec![[0.0; 6]; nv],
+            mass_matrix: vec![0.0; nv * nv],
+            mass_factor: vec![0.0; nv * nv],
+            cvel: vec![[0.0; 6]; nbody],
+            cdof_dot: vec![[0.0; 6]; nv],
+            cacc: vec![[0.0; 6]; nbody],
+            cfrc: vec![[0.0; 6]; nbody],
+            qfrc_bias: vec![0.0; nv],
+            qfrc_passive: vec![0.0; nv],
+            qfrc_actuator: vec![0.0; nv],
+            qfrc_smooth: vec![0.0; nv],
+            qacc_smooth: vec![0.0; nv],
+            qfrc_constraint: vec![0.0; nv],
+            qacc: vec![0.0; nv],
+            limits: LimitRows::new(model.max_limit_rows, nv),
+            scratch: super::integrate::IntegratorScratch::new(nq, nv),
+        }
+    }
+
+    /// Set the state (as `mj_resetData` + assignment + `mj_forward`): lengths must match and every entry be finite.
+    pub fn set_state(&mut self, model: &Model, qpos: &[f64], qvel: &[f64]) -> Result<(), SimError> {
+        check_input("qpos", qpos, model.nq)?;
+        check_input("qvel", qvel, model.nv)?;
+        self.qpos.copy_from_slice(qpos);
+        self.qvel.copy_from_slice(qvel);
+        self.forward(model)
+    }
+
+    /// Set the control vector (raw: actuators clamp it to their range when computing forces).
+    pub fn set_ctrl(&mut self, model: &Model, ctrl: &[f64]) -> Result<(), SimError> {
+        check_input("ctrl", ctrl, model.nu())?;
+        if self.ctrl != ctrl {
+            self.ctrl.copy_from_slice(ctrl);
+            self.forward_valid = false;
+        }
+        Ok(())
+    }
+
+    /// Set the simulated time in seconds.
+    pub fn set_time(&mut self, time: f64) {
+        self.time = time;
+    }
+
+    /// Compute every derived quantity of the current state (MuJoCo's `mj_forward`).
+    pub fn forward(&mut self, model: &Model) -> Result<(), SimError> {
+        self.position_stage(model);
+        if !cholesky_factor_into(&self.mass_matrix, &mut self.mass_factor, model.nv) {
+            self.forward_valid = false;
+            return Err(SimError::Diverged { time: self.time, what: "mass matrix", index: 0, value: f64::NAN });
+        }
+        self.velocity_stage(model);
+        self.acceleration_stage(model);
+        self.forward_valid = true;
+        Ok(())
+    }
+
+    /// Kinematics, com-frame quantities and the mass matrix.
+    pub(crate) fn position_stage(&mut self, model: &Model) {
+        self.kinematics(model);
+        self.com_pos(model);
+        self.crba(model);
+    }
+
+    /// Body velocities, bias and passive forces.
+    fn velocity_stage(&mut self, model: &Model) {
+        self.com_vel(model);
+        self.rne_bias(model);
+        self.passive(model);
+    }
+
+    /// Actuation, smooth acceleration and joint-limit forces: `qacc`.
+    fn acceleration_stage(&mut self, model: &Model) {
+        self.actuation(model);
+        for i in 0..model.nv {
+            self.qfrc_smooth[i] = (self.qfrc_passive[i] - self.qfrc_bias[i]) + self.qfrc_actuator[i];
+        }
+        self.qacc_smooth.copy_from_slice(&self.qfrc_smooth);
+        cholesky_solve(&self.mass_factor, model.nv, &mut self.qacc_smooth);
+        self.solve_limits(model);
+    }
+
+    /// Simulated time in seconds.
+    pub fn time(&self) -> f64 {
+        self.time
+    }
+
+    /// Generalized positions.
+    pub fn qpos(&self) -> &[f64] {
+        &self.qpos
+    }
+
+    /// Generalized velocities.
+    pub fn qvel(&self) -> &[f64] {
+        &self.qvel
+    }
+
+    /// The raw control vector.
+    pub fn ctrl(&self) -> &[f64] {
+        &self.ctrl
+    }
+
+    /// Generalized accelerations of the current state (with limit forces).
+    pub fn qacc(&self) -> &[f64] {
+        &self.qacc
+    }
+
+    /// Joint-space inertia matrix (nv × nv, row-major), armature included.
+    pub fn mass_matrix(&self) -> &[f64] {
+        &self.mass_matrix
+    }
+
+    /// Bias forces `c(q, q̇)`: Coriolis, centrifugal and gravity (`qfrc_bias`).
+    pub fn qfrc_bias(&self) -> &[f64] {
+        &self.qfrc_bias
+    }
+
+    /// Spring and damper forces.
+    pub fn qfrc_passive(&self) -> &[f64] {
+        &self.qfrc_passive
+    }
+
+    /// Actuator forces in joint space.
+    pub fn qfrc_actuator(&self) -> &[f64] {
+        &self.qfrc_actuator
+    }
+
+    /// Joint-limit forces in joint space (`Jᵀλ`).
+    pub fn qfrc_constraint(&self) -> &[f64] {
+        &self.qfrc_constraint
+    }
+
+    /// World position of body `b`'s frame origin.
+    pub fn body_xpos(&self, b: usize) -> Vec3 {
+        self.xpos[b]
+    }
+
+    /// World orientation of body `b` (row-major rotation matrix).
+    pub fn body_xmat(&self, b: usize) -> &Mat3 {
+        &self.xmat[b]
+    }
+
+    /// World position of body `b`'s centre of mass.
+    pub fn body_xipos(&self, b: usize) -> Vec3 {
+        self.xipos[b]
+    }
+
+    /// World position of geom `g`.
+    pub fn geom_xpos(&self, model: &Model, g: usize) -> Vec3 {
+        let geom = &model.spec.geoms[g];
+        add3(self.xpos[geom.body], mat_vec(&self.xmat[geom.body], geom.pos))
+    }
+
+    /// World orientation of geom `g`.
+    pub fn geom_xmat(&self, model: &Model, g: usize) -> Mat3 {
+        let geom = &model.spec.geoms[g];
+        quat_to_mat(quat_mul(self.xquat[geom.body], geom.quat))
+    }
+
+    /// World position of site `s`.
+    pub fn site_xpos(&self, model: &Model, s: usize) -> Vec3 {
+        let site = &model.spec.sites[s];
+        add3(self.xpos[site.body], mat_vec(&self.xmat[site.body], site.pos))
+    }
+
+    /// `(potential, kinetic)` energy: `−Σ m·g·xipos` plus spring energy, and `½·q̇ᵀMq̇` (MuJoCo's `mj_energyPos/Vel`).
+    pub fn energy(&self, model: &Model) -> (f64, f64) {
+        let g = model.spec.options.gravity;
+        let mut potential = 0.0;
+        for (body, xipos) in model.spec.bodies.iter().zip(&self.xipos).skip(1) {
+            potential -= body.mass * dot3(g, *xipos);
+        }
+        for (j, joint) in model.spec.joints.iter().enumerate() {
+            if joint.stiffness > 0.0 {
+                let stretch = self.qpos[model.jnt_qposadr[j]] - joint.springref;
+                potential += 0.5 * joint.stiffness * stretch * stretch;
+            }
+        }
+        let nv = model.nv;
+        let mut kinetic = 0.0;
+        for i in 0..nv {
+            for k in 0..nv {
+                kinetic += 0.5 * self.qvel[i] * self.mass_matrix[i * nv + k] * self.qvel[k];
+            }
+        }
+        (potential, kinetic)
+    }
+}
+
+/// Copy `a` into `factor` and factor it; `false` if not positive definite.
+pub(crate) fn cholesky_factor_into(a: &[f64], factor: &mut [f64], n: usize) -> bool {
+    factor.copy_from_slice(a);
+    cholesky_factor(factor, n)
+}
+
+fn check_input(what: &'static str, values: &[f64], expected: usize) -> Result<(), SimError> {
+    if values.len() != expected {
+        return Err(SimError::WrongLength { what, expected, got: values.len() });
+    }
+    if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(SimError::NonFiniteInput { what, index, value });
+    }
+    Ok(())
+}
