@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::EnvError;
 use crate::rng::{env_rng, EnvRng};
+use crate::sim::SimError;
 use crate::spec::{EnvSpec, StepOut};
 
 /// Everything needed to continue an env exactly where it was: for checkpoints and resume.
@@ -73,6 +74,12 @@ pub trait Task: Send {
     /// Named scalar terms of the last step's reward.
     fn reward_terms(&self) -> &[(&'static str, f64)] {
         &[]
+    }
+    /// Why the last `reset_state` or `advance` could not produce a valid state (the physics
+    /// diverged), or `None`. A task that reports a divergence keeps its last valid state;
+    /// [`TaskEnv`] then ends the episode as truncated, flags [`StepOut::diverged`] and logs a warning.
+    fn divergence(&self) -> Option<&SimError> {
+        None
     }
     /// The physical state as numbers, complete enough that [`Task::set_state`] continues exactly.
     fn state(&self) -> Vec<f64>;
@@ -170,6 +177,10 @@ impl<T: Task> Env for TaskEnv<T> {
             self.rng = env_rng(seed);
         }
         self.task.reset_state(&mut self.rng);
+        if let Some(err) = self.task.divergence() {
+            self.phase = Phase::Done;
+            return Err(EnvError::Sim(err.clone()));
+        }
         self.task.observe(obs);
         self.steps = 0;
         self.phase = Phase::Running;
@@ -189,11 +200,16 @@ impl<T: Task> Env for TaskEnv<T> {
         let out = self.task.advance(action, &mut self.rng);
         self.task.observe(obs);
         self.steps += 1;
-        let truncated = self.steps >= max_steps;
+        let diverged = self.task.divergence();
+        if let Some(err) = diverged {
+            let task = &self.task.spec().id;
+            tracing::warn!(task = %task, step = self.steps, "physics diverged, episode truncated: {err}");
+        }
+        let truncated = self.steps >= max_steps || diverged.is_some();
         if out.terminated || truncated {
             self.phase = Phase::Done;
         }
-        Ok(StepOut { reward: out.reward, terminated: out.terminated, truncated })
+        Ok(StepOut { reward: out.reward, terminated: out.terminated, truncated, diverged: diverged.is_some() })
     }
 
     fn reward_terms(&self) -> &[(&'static str, f64)] {

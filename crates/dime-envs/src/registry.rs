@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::env::{Env, TaskEnv};
 use crate::error::EnvError;
 use crate::spec::EnvSpec;
+use crate::tasks::dmc;
 use crate::tasks::{MountainCarContinuous, MultiGoal, MultiGoalConfig, Pendulum};
 use crate::wrappers::RescaleAction;
 
@@ -36,6 +37,11 @@ const REGISTRY: &[Entry] = &[
         id: "toy/multi-goal",
         aliases: &["sql/MultiGoal-v0"],
         build: |cfg| Ok(Box::new(TaskEnv::new(MultiGoal::new(cfg.multi_goal.clone())?))),
+    },
+    Entry {
+        id: "dmc/pendulum-swingup",
+        aliases: &[],
+        build: |_| Ok(Box::new(TaskEnv::new(dmc::pendulum::swingup()?))),
     },
 ];
 

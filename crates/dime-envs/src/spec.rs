@@ -58,8 +58,11 @@ pub struct StepOut {
     pub reward: f64,
     /// The episode ended in a terminal state (no bootstrapping).
     pub terminated: bool,
-    /// The episode hit its time limit (bootstrapping still applies).
+    /// The episode hit its time limit (bootstrapping still applies), or the physics diverged.
     pub truncated: bool,
+    /// The physics diverged on this step: the episode is truncated, the observation is the last
+    /// valid state's and the transition must not be learned from.
+    pub diverged: bool,
 }
 
 impl StepOut {

@@ -29,7 +29,7 @@ pub struct VecStep {
     pub final_obs: Vec<f32>,
     /// The lane ended on this call and `final_obs` holds its last observation.
     pub has_final: Vec<bool>,
-    /// The lane's physics produced a non-finite value: the transition is invalid and must not be stored.
+    /// The lane's physics diverged or produced a non-finite value: the transition is invalid and must not be stored.
     pub diverged: Vec<bool>,
     /// Undiscounted return of the episode that ended, valid where `has_final`.
     pub episode_return: Vec<f64>,
@@ -182,7 +182,7 @@ impl VecEnv {
             }
             let step = lane.step(&self.act_f64, &mut self.obs_f64)?;
             let lane_obs = i * obs_dim..(i + 1) * obs_dim;
-            let finite = step.reward.is_finite() && self.obs_f64.iter().all(|x| x.is_finite());
+            let finite = !step.diverged && step.reward.is_finite() && self.obs_f64.iter().all(|x| x.is_finite());
             out.diverged[i] = !finite;
             out.terminated[i] = finite && step.terminated;
             out.truncated[i] = !finite || step.truncated;
