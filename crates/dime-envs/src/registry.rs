@@ -39,6 +39,16 @@ const REGISTRY: &[Entry] = &[
         build: |cfg| Ok(Box::new(TaskEnv::new(MultiGoal::new(cfg.multi_goal.clone())?))),
     },
     Entry {
+        id: "dmc/cartpole-balance",
+        aliases: &[],
+        build: |_| Ok(Box::new(TaskEnv::new(dmc::cartpole::balance()?))),
+    },
+    Entry {
+        id: "dmc/cartpole-swingup",
+        aliases: &[],
+        build: |_| Ok(Box::new(TaskEnv::new(dmc::cartpole::swingup()?))),
+    },
+    Entry {
         id: "dmc/pendulum-swingup",
         aliases: &[],
         build: |_| Ok(Box::new(TaskEnv::new(dmc::pendulum::swingup()?))),

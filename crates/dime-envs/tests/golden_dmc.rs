@@ -54,6 +54,8 @@ struct Case<T: DmcTask> {
     prepare: fn(&mut Dmc<T>, &Trajectory),
     /// Tolerance of the one-step check at (trajectory, step); 1e-8 unless a case says why not.
     one_step_tolerance: fn(usize, usize) -> f64,
+    /// Tolerance of the free-run observations and smooth rewards of a trajectory; 1e-7 unless a case says why not.
+    free_run_tolerance: fn(usize) -> f64,
     /// Whether the reward is binary (compared exactly).
     binary_reward: bool,
 }
@@ -63,6 +65,8 @@ struct Case<T: DmcTask> {
 struct Measured {
     one_step_qpos: f64,
     one_step_qvel: f64,
+    /// Largest one-step error (qpos or qvel) on steps a case allows a looser tolerance.
+    one_step_excepted: f64,
     recorded_obs: f64,
     recorded_reward: f64,
     free_run_obs: f64,
@@ -104,8 +108,12 @@ fn replay<T: DmcTask>(case: &Case<T>) -> Measured {
                 "{} traj {i} step {t}: one-step error qpos {dq:e}, qvel {dv:e} > {tol:e}",
                 case.file
             );
-            m.one_step_qpos = m.one_step_qpos.max(dq);
-            m.one_step_qvel = m.one_step_qvel.max(dv);
+            if tol > 1e-8 {
+                m.one_step_excepted = m.one_step_excepted.max(dq.max(dv));
+            } else {
+                m.one_step_qpos = m.one_step_qpos.max(dq);
+                m.one_step_qvel = m.one_step_qvel.max(dv);
+            }
             // 2. Observation and reward from recorded states.
             env.task_mut().set_physics_state(&traj.qpos[t], &traj.qvel[t]).unwrap();
             env.task().observe(&mut obs);
@@ -129,8 +137,9 @@ fn replay<T: DmcTask>(case: &Case<T>) -> Measured {
             assert!(!out.done(), "DMC episodes run 1000 steps");
             let d_obs = max_abs_diff(&obs, &traj.observations[t + 1]);
             let d_reward = (out.reward - traj.rewards[t]).abs();
-            let reward_tol = if case.binary_reward { 0.0 } else { 1e-7 };
-            assert!(d_obs <= 1e-7, "{} traj {i}: free-run observation {} differs by {d_obs:e}", case.file, t + 1);
+            let tol = (case.free_run_tolerance)(i);
+            let reward_tol = if case.binary_reward { 0.0 } else { tol };
+            assert!(d_obs <= tol, "{} traj {i}: free-run observation {} differs by {d_obs:e}", case.file, t + 1);
             assert!(
                 d_reward <= reward_tol,
                 "{} traj {i}: free-run reward {t}: {} vs {}",
@@ -153,6 +162,10 @@ fn strict(_: usize, _: usize) -> f64 {
     1e-8
 }
 
+fn free_run_strict(_: usize) -> f64 {
+    1e-7
+}
+
 #[test]
 fn pendulum_swingup_matches_dm_control() {
     let m = replay(&Case {
@@ -160,6 +173,7 @@ fn pendulum_swingup_matches_dm_control() {
         build: dmc::pendulum::swingup,
         prepare: no_parameters,
         one_step_tolerance: strict,
+        free_run_tolerance: free_run_strict,
         binary_reward: true,
     });
     assert_eq!(m.steps, 900);
@@ -169,4 +183,54 @@ fn pendulum_swingup_matches_dm_control() {
 fn pendulum_cosine_bound_is_dm_controls() {
     // dm_control: _COSINE_BOUND = np.cos(np.deg2rad(8)); printed in envs.md §2.6.
     assert_eq!(dmc::pendulum::cosine_bound(), 0.9902680687415704);
+}
+
+#[test]
+fn cartpole_balance_matches_dm_control() {
+    let m = replay(&Case {
+        file: "dmc_cartpole_balance.json.gz",
+        build: dmc::cartpole::balance,
+        prepare: no_parameters,
+        one_step_tolerance: strict,
+        free_run_tolerance: free_run_strict,
+        binary_reward: false,
+    });
+    assert_eq!(m.steps, 900);
+}
+
+#[test]
+fn cartpole_swingup_matches_dm_control() {
+    let m = replay(&Case {
+        file: "dmc_cartpole_swingup.json.gz",
+        build: dmc::cartpole::swingup,
+        prepare: no_parameters,
+        one_step_tolerance: cartpole_swingup_one_step,
+        free_run_tolerance: cartpole_swingup_free_run,
+        binary_reward: false,
+    });
+    assert_eq!(m.steps, 900);
+}
+
+/// Trajectory 1 of cartpole-swingup pushes the cart into its ±1.8 m slider limit. On two of those
+/// steps (t = 261 and 267) MuJoCo's recorded RK4 step, whose stage accelerations come from its
+/// Newton solver stopping at `tolerance` 1e-8 from a warm start, differs from the exact solution of
+/// the same soft-limit problem by 6.4e-8 in qvel (the design notes measured this with MuJoCo itself:
+/// a cold one-step replay there is 1.9e-8 off, and the closed-form limit force reproduces a cold
+/// `mj_step` to 4e-16). Those two steps get 1e-6; every other step, limit steps included, 1e-8.
+fn cartpole_swingup_one_step(traj: usize, t: usize) -> f64 {
+    if traj == 1 && (t == 261 || t == 267) {
+        1e-6
+    } else {
+        1e-8
+    }
+}
+
+/// The 6.4e-8 solver difference of trajectory 1 (above) is carried along in a free run; the design
+/// notes bound that trajectory's free run by 1e-6 (the system does not amplify it within 300 steps).
+fn cartpole_swingup_free_run(traj: usize) -> f64 {
+    if traj == 1 {
+        1e-6
+    } else {
+        1e-7
+    }
 }

@@ -10,6 +10,7 @@
 //! [`Dmc`] holds what all of them share (the model, the state, the divergence guard, snapshots);
 //! each family file supplies a [`DmcTask`]: its reset, observation and reward.
 
+pub mod cartpole;
 pub mod pendulum;
 pub mod rewards;
 
