@@ -38,6 +38,7 @@ const REGISTRY: &[Entry] = &[
         aliases: &["sql/MultiGoal-v0"],
         build: |cfg| Ok(Box::new(TaskEnv::new(MultiGoal::new(cfg.multi_goal.clone())?))),
     },
+    Entry { id: "dmc/acrobot-swingup", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::acrobot::swingup()?))) },
     Entry {
         id: "dmc/cartpole-balance",
         aliases: &[],

@@ -10,16 +10,20 @@
 //! [`Dmc`] holds what all of them share (the model, the state, the divergence guard, snapshots);
 //! each family file supplies a [`DmcTask`]: its reset, observation and reward.
 
+pub mod acrobot;
 pub mod cartpole;
 pub mod pendulum;
 pub mod rewards;
 
+use std::f64::consts::PI;
 use std::sync::{Arc, OnceLock};
+
+use rand::Rng;
 
 use crate::env::{check_state_len, Task, TaskStep};
 use crate::error::EnvError;
 use crate::rng::EnvRng;
-use crate::sim::{Data, Model, SimError};
+use crate::sim::{Data, JointKind, Model, SimError};
 use crate::spec::EnvSpec;
 
 /// Agent steps per DMC episode.
@@ -37,6 +41,24 @@ pub(crate) fn shared_model(
 /// Look up a named element of a model, or say which is missing.
 pub(crate) fn require(model: &Model, kind: &str, name: &str, id: Option<usize>) -> Result<usize, EnvError> {
     id.ok_or_else(|| EnvError::InvalidConfig(format!("model `{}` has no {kind} `{name}`", model.name())))
+}
+
+/// dm_control's `randomize_limited_and_rotational_joints` for hinge and slide joints, in joint
+/// order: a limited joint ~ U(range), an unlimited hinge ~ U(−π, π), an unlimited slide keeps
+/// qpos0. Ball and free joints keep qpos0 (no contact-free model has them).
+pub(crate) fn randomize_limited_and_rotational_joints(model: &Model, rng: &mut EnvRng) -> Vec<f64> {
+    let mut qpos = model.qpos0().to_vec();
+    for (j, joint) in model.spec().joints.iter().enumerate() {
+        let adr = model.joint_qpos_adr(j);
+        match (&joint.limit, joint.kind) {
+            (Some(limit), JointKind::Hinge | JointKind::Slide) => {
+                qpos[adr] = rng.random_range(limit.range[0]..limit.range[1]);
+            }
+            (None, JointKind::Hinge) => qpos[adr] = rng.random_range(-PI..PI),
+            _ => {}
+        }
+    }
+    qpos
 }
 
 /// The simulated system of one env: a shared model, its state, and the last divergence.
