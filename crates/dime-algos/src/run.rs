@@ -107,11 +107,7 @@ impl RunConfig {
             Algo::Dime => AgentConfig::Dime(DimeConfig::preset(preset).ok_or_else(unknown)?),
             Algo::Sac => AgentConfig::Sac(SacConfig::preset(preset).ok_or_else(unknown)?),
             Algo::Crossq => AgentConfig::Crossq(crossq::preset(preset).ok_or_else(unknown)?),
-            Algo::Ppo => {
-                // CleanRL anneals the learning rate over the whole run.
-                let cfg = PpoConfig::preset(preset).ok_or_else(unknown)?;
-                AgentConfig::Ppo(PpoConfig { anneal_steps: Some(total_steps), ..cfg })
-            }
+            Algo::Ppo => AgentConfig::Ppo(PpoConfig::preset(preset).ok_or_else(unknown)?),
         };
         let env = EnvConfig::default();
         dime_envs::spec(task, &env)?;
@@ -193,7 +189,10 @@ impl RunConfig {
             AgentConfig::Sac(cfg) | AgentConfig::Crossq(cfg) => {
                 Box::new(SacAgent::new(cfg.clone(), spec.obs_dim, spec.act_dim, &mut init)?)
             }
-            AgentConfig::Ppo(cfg) => Box::new(PpoAgent::new(cfg.clone(), spec.obs_dim, spec.act_dim, &mut init)?),
+            AgentConfig::Ppo(cfg) => Box::new(
+                PpoAgent::new(cfg.clone(), spec.obs_dim, spec.act_dim, &mut init)?
+                    .with_anneal_horizon(self.loop_cfg.total_steps),
+            ),
         };
         Ok((agent, resolved))
     }

@@ -2,8 +2,8 @@
 //! `cargo xtask learn-check` in release mode. Each trains the preset exactly as `dime train`
 //! would (same `RunConfig`), on 3 seeds, and requires at least 2 of them to reach the threshold.
 //! Cost on the 2-core project machine: DIME ≈ 16 min per seed on one core (≈ 10 env steps/s once
-//! learning runs, 5 000 warm-up steps first), the multi-goal check ≈ 12 min, SAC a few minutes
-//! per seed.
+//! learning runs, 5 000 warm-up steps first), the multi-goal check ≈ 12 min, SAC and PPO a few
+//! minutes per seed.
 
 use std::sync::atomic::AtomicBool;
 
@@ -36,29 +36,40 @@ fn best_return(algo: Algo, seed: u64, steps: u64) -> f64 {
     best.0
 }
 
-/// Issue 5: "reaches a mean evaluation return of −200 or better by N environment steps … on at
-/// least 2 of 3 seeds" (the best evaluation up to N counts as reaching it by N).
-fn check(algo: Algo, steps: u64) {
+/// Issue 5: "reaches a mean evaluation return of `threshold` or better by N environment steps …
+/// on at least 2 of 3 seeds" (the best evaluation up to N counts as reaching it by N).
+fn check(algo: Algo, steps: u64, threshold: f64) {
     let mut reached = 0;
     for seed in 0..3 {
         println!("{} seed {seed}:", algo.name());
         let best = best_return(algo, seed, steps);
         println!("  best {best:.2}");
-        reached += usize::from(best >= -200.0);
+        reached += usize::from(best >= threshold);
     }
-    assert!(reached >= 2, "{} reached −200 by {steps} steps on {reached} of 3 seeds", algo.name());
+    assert!(reached >= 2, "{} reached {threshold} by {steps} steps on {reached} of 3 seeds", algo.name());
 }
 
 #[test]
 #[ignore = "slow: cargo xtask learn-check"]
 fn dime_cpu_reaches_minus_200_on_pendulum_by_15000_steps() {
-    check(Algo::Dime, 15_000);
+    check(Algo::Dime, 15_000, -200.0);
 }
 
 #[test]
 #[ignore = "slow: cargo xtask learn-check"]
 fn sac_cpu_reaches_minus_200_on_pendulum_by_20000_steps() {
-    check(Algo::Sac, 20_000);
+    check(Algo::Sac, 20_000, -200.0);
+}
+
+/// Issue 8: "PPO on `gym/Pendulum-v1` reaches −400 or better within a budget you state and
+/// justify". 100 000 steps: CleanRL's settings (γ 0.99, 2048-step rollouts, the learning rate
+/// annealed over the run) need about 60–85 000 steps to swing up here (seed 0: −223 at 63 000,
+/// −105 at 84 000 steps, 2026-11-22); on-policy PPO uses every sample once per rollout, so it
+/// needs 5–10× the steps of the off-policy agents. About a minute per seed on one core.
+#[test]
+#[ignore = "slow: cargo xtask learn-check"]
+fn ppo_cpu_reaches_minus_400_on_pendulum_by_100000_steps() {
+    check(Algo::Ppo, 100_000, -400.0);
 }
 
 /// Issue 5: "DIME on `toy/multi-goal` reaches more than one goal across evaluation episodes".

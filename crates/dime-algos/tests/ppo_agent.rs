@@ -29,7 +29,9 @@ fn loop_cfg() -> LoopConfig {
 
 fn agent(seed: u64) -> PpoAgent {
     let spec = dime_envs::spec(TASK, &EnvConfig::default()).unwrap();
-    PpoAgent::new(PpoConfig::smoke(), spec.obs_dim, spec.act_dim, &mut Streams::new(seed).init).unwrap()
+    PpoAgent::new(PpoConfig::smoke(), spec.obs_dim, spec.act_dim, &mut Streams::new(seed).init)
+        .unwrap()
+        .with_anneal_horizon(300)
 }
 
 fn envs() -> (Box<dyn dime_envs::Env>, Box<dyn dime_envs::Env>) {
@@ -122,7 +124,7 @@ fn ppo_runs_are_configured_by_preset_and_round_trip_through_toml() {
     let run = RunConfig::from_preset(Algo::Ppo, "cpu", TASK, 7, 100_000).unwrap();
     assert_eq!(run.algo(), Algo::Ppo);
     let AgentConfig::Ppo(cfg) = &run.agent else { panic!("ppo config") };
-    assert_eq!(cfg.anneal_steps, Some(100_000), "annealed over the run's budget");
+    assert!(cfg.anneal_learning_rate, "CleanRL anneals over the run's budget");
     assert_eq!((run.loop_cfg.learning_starts, run.loop_cfg.replay_capacity), (0, 1));
     assert_eq!(RunConfig::from_toml(&run.to_toml()).unwrap(), run);
 }

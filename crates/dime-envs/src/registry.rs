@@ -54,6 +54,7 @@ const REGISTRY: &[Entry] = &[
         aliases: &[],
         build: |_| Ok(Box::new(TaskEnv::new(dmc::pendulum::swingup()?))),
     },
+    Entry { id: "dmc/point_mass-easy", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::point_mass::easy()?))) },
 ];
 
 /// Every registered id, in registry order.

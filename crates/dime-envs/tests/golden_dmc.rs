@@ -35,6 +35,9 @@ struct Trajectory {
     rewards: Vec<f64>,
     qpos: Vec<Vec<f64>>,
     qvel: Vec<Vec<f64>>,
+    /// Reacher and point_mass: the target geom's position after reset.
+    #[serde(default)]
+    target: Option<[f64; 3]>,
 }
 
 fn load(name: &str) -> Golden {
@@ -259,6 +262,23 @@ fn acrobot_swingup_matches_dm_control() {
         file: "dmc_acrobot_swingup.json.gz",
         build: dmc::acrobot::swingup,
         prepare: no_parameters,
+        one_step_tolerance: strict,
+        free_run_tolerance: free_run_strict,
+        binary_reward: false,
+    });
+    assert_eq!(m.steps, 900);
+}
+
+#[test]
+fn point_mass_easy_matches_dm_control() {
+    fn target_at_origin(_: &mut Dmc<dmc::point_mass::Easy>, traj: &Trajectory) {
+        // The target is fixed at the origin, at the mass's height (design notes §2.8).
+        assert_eq!(traj.target, Some([0.0, 0.0, 0.01]));
+    }
+    let m = replay(&Case {
+        file: "dmc_point_mass_easy.json.gz",
+        build: dmc::point_mass::easy,
+        prepare: target_at_origin,
         one_step_tolerance: strict,
         free_run_tolerance: free_run_strict,
         binary_reward: false,

@@ -71,6 +71,8 @@ pub struct PpoAgent {
     pub(super) discounted_return: f64,
     /// Transitions learned from so far (the annealing clock).
     pub(super) env_steps: u64,
+    /// Environment steps over which the learning rate anneals to 0 (set by the run; `None`: constant).
+    pub(super) anneal_horizon: Option<u64>,
     pub(super) pending: Option<Pending>,
     pub(super) rollout: Rollout,
 }
@@ -87,6 +89,7 @@ impl PpoAgent {
             return_stats: RunningMeanStd::new(1),
             discounted_return: 0.0,
             env_steps: 0,
+            anneal_horizon: None,
             pending: None,
             rollout: Rollout::default(),
             cfg,
@@ -95,6 +98,13 @@ impl PpoAgent {
             policy,
             adam,
         })
+    }
+
+    /// Anneal the learning rate over a run of `total_steps` environment steps (when the config
+    /// asks for annealing).
+    pub fn with_anneal_horizon(mut self, total_steps: u64) -> Self {
+        self.anneal_horizon = self.cfg.anneal_learning_rate.then_some(total_steps);
+        self
     }
 
     /// The configuration.
@@ -154,7 +164,7 @@ impl PpoAgent {
             ended: &r.ended,
             lambda: self.cfg.gae_lambda as f32,
         })?;
-        if let Some(horizon) = self.cfg.anneal_steps {
+        if let Some(horizon) = self.anneal_horizon {
             let remaining = 1.0 - (self.env_steps as f64 / horizon.max(1) as f64).min(1.0);
             self.adam.set_learning_rate(self.cfg.learning_rate * remaining);
         }

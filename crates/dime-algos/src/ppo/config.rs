@@ -32,8 +32,8 @@ pub struct PpoConfig {
     pub learning_rate: f64,
     /// Adam ε.
     pub adam_eps: f64,
-    /// Anneal the learning rate linearly to 0 over this many environment steps; `None` keeps it.
-    pub anneal_steps: Option<u64>,
+    /// Anneal the learning rate linearly to 0 over the run's step budget (CleanRL's default).
+    pub anneal_learning_rate: bool,
     /// Hidden widths of the policy-mean and value networks (tanh, orthogonal init).
     pub hidden_widths: Vec<usize>,
     /// Normalise advantages per minibatch.
@@ -65,7 +65,7 @@ impl PpoConfig {
             max_grad_norm: 0.5,
             learning_rate: 3e-4,
             adam_eps: 1e-5,
-            anneal_steps: None,
+            anneal_learning_rate: true,
             hidden_widths: vec![64, 64],
             normalise_advantages: true,
             normalise_observations: true,

@@ -13,6 +13,7 @@
 pub mod acrobot;
 pub mod cartpole;
 pub mod pendulum;
+pub mod point_mass;
 pub mod rewards;
 
 use std::f64::consts::PI;
