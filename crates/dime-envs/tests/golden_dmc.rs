@@ -285,3 +285,34 @@ fn point_mass_easy_matches_dm_control() {
     });
     assert_eq!(m.steps, 900);
 }
+
+fn recorded_target(env: &mut Dmc<dmc::reacher::Reacher>, traj: &Trajectory) {
+    let [x, y, _] = traj.target.expect("reacher files record the target");
+    env.task_mut().set_target([x, y]);
+}
+
+#[test]
+fn reacher_easy_matches_dm_control() {
+    let m = replay(&Case {
+        file: "dmc_reacher_easy.json.gz",
+        build: dmc::reacher::easy,
+        prepare: recorded_target,
+        one_step_tolerance: strict,
+        free_run_tolerance: free_run_strict,
+        binary_reward: true,
+    });
+    assert_eq!(m.steps, 900);
+}
+
+#[test]
+fn reacher_hard_matches_dm_control() {
+    let m = replay(&Case {
+        file: "dmc_reacher_hard.json.gz",
+        build: dmc::reacher::hard,
+        prepare: recorded_target,
+        one_step_tolerance: strict,
+        free_run_tolerance: free_run_strict,
+        binary_reward: true,
+    });
+    assert_eq!(m.steps, 900);
+}

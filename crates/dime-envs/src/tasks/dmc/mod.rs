@@ -14,6 +14,7 @@ pub mod acrobot;
 pub mod cartpole;
 pub mod pendulum;
 pub mod point_mass;
+pub mod reacher;
 pub mod rewards;
 
 use std::f64::consts::PI;
