@@ -2,44 +2,130 @@
 //!
 //! - `tidy`: checks the architecture invariants a machine can check (crate dependency rules,
 //!   dependencies pinned once in the workspace, paths named in `docs/` exist).
+//! - `reproduce SUITE`: runs a suite of `xtask/suites/` (missing runs only), then `report`.
+//! - `report DIR`: `summary.md` and one plot per task from the runs under DIR.
+//! - `bench`: the criterion benchmarks of `dime-bench`, recorded under `docs/results/`.
 //! - `learn-check`: the short learning checks that are too slow for `cargo test`.
-//! - `bench`: the criterion benchmarks of `dime-bench`.
 
-mod tidy;
-
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
 
 use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use xtask::{bench, plan, report, reproduce, suite, tidy};
 
-const USAGE: &str = "usage: cargo xtask <tidy | learn-check | bench [criterion args]>";
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Project automation for dime")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
 
-fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let root = workspace_root()?;
-    match args.first().map(String::as_str) {
-        Some("tidy") => tidy::run(&root),
-        Some("learn-check") => learn_check(&root),
-        Some("bench") => cargo(&root, &[&["bench", "-p", "dime-bench", "--"], &to_strs(&args[1..])[..]].concat()),
-        Some("-h" | "--help") | None => {
-            println!("{USAGE}");
-            Ok(())
+#[derive(Subcommand)]
+enum Task {
+    /// Check the machine-checkable architecture invariants.
+    Tidy,
+    /// Run every missing (algorithm, task, seed) of a suite, resuming interrupted runs; then report.
+    Reproduce {
+        /// Suite name in xtask/suites/ (quick, cpu-classic, paper-dmc, paper-gym) or a suite file.
+        suite: String,
+        /// Runs side by side.
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Seeds instead of the suite's: a list with ranges, e.g. 0,1 or 0-4.
+        #[arg(long)]
+        seeds: Option<String>,
+        /// Output folder (default: runs/suites/<suite>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Threads per run instead of the suite's threads_per_run (changes results in the last bits).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Write a Slurm job-array script (one array task per run) instead of running.
+        #[arg(long)]
+        slurm: bool,
+        /// The dime binary (default: build it with `cargo build --release --bin dime`).
+        #[arg(long)]
+        dime: Option<PathBuf>,
+    },
+    /// Aggregate the runs under DIR into summary.md and one plot per task (SVG and PNG).
+    Report {
+        /// Folder of runs, e.g. runs/suites/quick.
+        dir: PathBuf,
+        /// Where to write summary.md and the plots (default: DIR).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run the criterion benchmarks and write docs/results/bench-<date>.md.
+    Bench {
+        /// Arguments passed on to criterion (e.g. a filter).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// The short learning checks (release mode).
+    LearnCheck,
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
         }
-        Some(other) => bail!("unknown xtask `{other}`\n{USAGE}"),
     }
 }
 
-fn to_strs(args: &[String]) -> Vec<&str> {
-    args.iter().map(String::as_str).collect()
+fn run() -> Result<ExitCode> {
+    let root = workspace_root()?;
+    match Cli::parse().task {
+        Task::Tidy => tidy::run(&root)?,
+        Task::Reproduce { suite, jobs, seeds, out, threads, slurm, dime } => {
+            let suite_path = suite::resolve_suite_path(&root, &suite);
+            let name = suite_path.file_stem().map_or_else(|| "suite".into(), |s| s.to_string_lossy().into_owned());
+            let dime = match dime {
+                Some(path) => path,
+                None => build_dime(&root)?,
+            };
+            let opts = reproduce::Options {
+                suite: suite_path,
+                out: out.unwrap_or_else(|| root.join("runs").join("suites").join(name)),
+                jobs,
+                seeds: seeds.as_deref().map(plan::parse_seeds).transpose()?,
+                threads,
+                dime,
+                slurm,
+                report: true,
+            };
+            let outcome = reproduce::reproduce(&opts)?;
+            if !outcome.failures.is_empty() {
+                bail!("{} of {} runs failed (listed above with their logs)", outcome.failures.len(), outcome.total);
+            }
+            if outcome.interrupted {
+                eprintln!("interrupted");
+                return Ok(ExitCode::from(130));
+            }
+        }
+        Task::Report { dir, out } => {
+            let path = report::write_report(&dir, out.as_deref().unwrap_or(&dir))?;
+            println!("wrote {}", path.display());
+        }
+        Task::Bench { args } => {
+            bench::run(&root, &args)?;
+        }
+        Task::LearnCheck => learn_check(&root)?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The workspace root: the parent of this crate's manifest directory.
-fn workspace_root() -> Result<std::path::PathBuf> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+fn workspace_root() -> Result<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     Ok(dir.parent().context("xtask has no parent directory")?.to_path_buf())
 }
 
 /// Run `cargo <args>` in the workspace root, failing if it fails.
-fn cargo(root: &std::path::Path, args: &[&str]) -> Result<()> {
+fn cargo(root: &Path, args: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("xtask: cargo {}", args.join(" "));
     let status = Command::new(cargo).args(args).current_dir(root).status().context("could not start cargo")?;
@@ -49,8 +135,15 @@ fn cargo(root: &std::path::Path, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// Build the release `dime` binary and return its path.
+fn build_dime(root: &Path) -> Result<PathBuf> {
+    cargo(root, &["build", "--release", "--bin", "dime"])?;
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    Ok(target.join("release").join("dime"))
+}
+
 /// Learning checks, in release mode: each is an `#[ignore]`d test target run explicitly.
-fn learn_check(root: &std::path::Path) -> Result<()> {
+fn learn_check(root: &Path) -> Result<()> {
     cargo(
         root,
         &["test", "--release", "-p", "dime-diffusion", "--test", "learn_check", "--", "--ignored", "--nocapture"],
