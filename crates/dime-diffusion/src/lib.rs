@@ -35,6 +35,7 @@ mod noise;
 mod policy;
 mod schedule;
 mod score_net;
+mod single_step;
 
 pub use acting::{single_noise, ActingPolicy};
 pub use chain::Chain;
@@ -46,3 +47,4 @@ pub use noise::ChainNoise;
 pub use policy::{DiffusionPolicy, FRICTION_RAW, STEP_SIZE_RAW};
 pub use schedule::schedule_factors;
 pub use score_net::ScoreNet;
+pub use single_step::StepLogProbs;

@@ -215,6 +215,13 @@ impl ScoreNet {
         self.after_first_layer(&pre, track)
     }
 
+    /// f_θ with a time row per sample: `W_x·x + obs_term + bias` (`bias: [B, H]`, the rows of
+    /// `W_t·τ(k_b) + b_1`), with gradient (one denoising step per row, `crate::single_step`).
+    pub(crate) fn score_rows(&self, x: &Tensor, obs_term: &Tensor, bias: &Tensor) -> Result<Tensor, SamplerError> {
+        let pre = ((x.matmul(&value(&self.first_action, Track::Gradient))? + obs_term)? + bias)?;
+        self.after_first_layer(&pre, Track::Gradient)
+    }
+
     fn after_first_layer(&self, pre: &Tensor, track: Track) -> Result<Tensor, SamplerError> {
         let mut h = self.activation.apply(pre)?;
         for layer in &self.hidden {
