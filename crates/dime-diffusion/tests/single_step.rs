@@ -35,7 +35,7 @@ fn per_step_log_ratios_sum_to_the_chain_path_term_and_sampling_reproduces_the_ch
     let (policy, obs, noise) = setup();
     let chain = policy.sample(&obs, &noise).unwrap();
     let k = chain.states.len() - 1;
-    let mut sum = vec![0.0f64; BATCH];
+    let mut sum = [0.0f64; BATCH];
     for step in 0..k {
         let (x, x_next) = (&chain.states[step], &chain.states[step + 1]);
         let steps = vec![step; BATCH];
@@ -87,6 +87,6 @@ fn gradients_reach_the_step_sizes_and_bad_indices_are_errors() {
         assert!(g.abs().unwrap().sum_all().unwrap().to_scalar::<f64>().unwrap() > 0.0, "{name}");
     }
     let k = policy.config().diffusion_steps;
-    assert!(policy.step_log_probs(&obs, &chain.states[0], &vec![k; BATCH], &chain.states[1]).is_err());
+    assert!(policy.step_log_probs(&obs, &chain.states[0], &[k; BATCH], &chain.states[1]).is_err());
     assert!(policy.step_log_probs(&obs, &chain.states[0], &[0], &chain.states[1]).is_err());
 }
