@@ -4,8 +4,10 @@
 //! `forward` computes, in MuJoCo's order: kinematics and com-frame quantities, the mass matrix
 //! (CRBA), body velocities, bias forces (RNE), passive and actuator forces, the smooth
 //! acceleration `M⁻¹(τ_passive − c + τ_actuator)`, and the joint-limit forces. After
-//! [`Data::set_state`] and after every [`Data::step`] all derived quantities describe the current
-//! state (like `mj_forward`), so observations can read them directly.
+//! [`Data::set_state`] all derived quantities describe the current state (like `mj_forward`);
+//! after [`Data::step`] the control-independent ones do (kinematics, M, velocities, bias, passive
+//! forces: MuJoCo's `mj_step1`), so observations can read them directly and the next step only
+//! recomputes the actuation and accelerations for its new control.
 
 use super::constraint::LimitRows;
 use super::error::SimError;
@@ -22,8 +24,8 @@ pub struct Data {
     pub(crate) qpos: Vec<f64>,
     pub(crate) qvel: Vec<f64>,
     pub(crate) ctrl: Vec<f64>,
-    /// Whether the derived quantities below describe the current state.
-    pub(crate) forward_valid: bool,
+    /// How far the derived quantities below describe the current state and control.
+    pub(crate) stage: Stage,
     // Position stage, per body.
     pub(crate) xpos: Vec<Vec3>,
     pub(crate) xquat: Vec<Quat>,
@@ -58,6 +60,17 @@ pub struct Data {
     pub(crate) scratch: super::integrate::IntegratorScratch,
 }
 
+/// How much of the forward computation is up to date (MuJoCo's `mjtStage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Stage {
+    /// Nothing computed for the current state.
+    None,
+    /// Kinematics, mass matrix and its factor, velocities, bias and passive forces.
+    Velocity,
+    /// Also actuation and accelerations (these depend on the control).
+    Acceleration,
+}
+
 /// Largest magnitude a state or acceleration entry may reach before the step counts as diverged (MuJoCo's `mjMAXVAL`).
 pub const MAX_STATE_VALUE: f64 = 1e10;
 
@@ -71,7 +84,7 @@ impl Data {
             qpos: model.spec.qpos0.clone(),
             qvel: vec![0.0; nv],
             ctrl: vec![0.0; nu],
-            forward_valid: false,
+            stage: Stage::None,
             xpos: vec![[0.0; 3]; nbody],
             xquat: vec![QUAT_IDENTITY; nbody],
             xmat: vec![MAT3_IDENTITY; nbody],
@@ -115,7 +128,7 @@ impl Data {
         check_input("ctrl", ctrl, model.nu())?;
         if self.ctrl != ctrl {
             self.ctrl.copy_from_slice(ctrl);
-            self.forward_valid = false;
+            self.stage = self.stage.min(Stage::Velocity);
         }
         Ok(())
     }
@@ -127,14 +140,21 @@ impl Data {
 
     /// Compute every derived quantity of the current state (MuJoCo's `mj_forward`).
     pub fn forward(&mut self, model: &Model) -> Result<(), SimError> {
+        self.position_velocity(model)?;
+        self.acceleration_stage(model);
+        self.stage = Stage::Acceleration;
+        Ok(())
+    }
+
+    /// Everything that does not depend on the control (MuJoCo's `mj_step1` without sensors).
+    pub(crate) fn position_velocity(&mut self, model: &Model) -> Result<(), SimError> {
+        self.stage = Stage::None;
         self.position_stage(model);
         if !cholesky_factor_into(&self.mass_matrix, &mut self.mass_factor, model.nv) {
-            self.forward_valid = false;
             return Err(SimError::Diverged { time: self.time, what: "mass matrix", index: 0, value: f64::NAN });
         }
         self.velocity_stage(model);
-        self.acceleration_stage(model);
-        self.forward_valid = true;
+        self.stage = Stage::Velocity;
         Ok(())
     }
 
@@ -153,7 +173,7 @@ impl Data {
     }
 
     /// Actuation, smooth acceleration and joint-limit forces: `qacc`.
-    fn acceleration_stage(&mut self, model: &Model) {
+    pub(crate) fn acceleration_stage(&mut self, model: &Model) {
         self.actuation(model);
         for i in 0..model.nv {
             self.qfrc_smooth[i] = (self.qfrc_passive[i] - self.qfrc_bias[i]) + self.qfrc_actuator[i];
@@ -183,7 +203,9 @@ impl Data {
         &self.ctrl
     }
 
-    /// Generalized accelerations of the current state (with limit forces).
+    /// Generalized accelerations (with limit forces) of the last full evaluation: after
+    /// [`Data::forward`] or [`Data::set_state`] those of the current state and control; after
+    /// [`Data::step`] those of the step's last stage (call `forward` for the new state's).
     pub fn qacc(&self) -> &[f64] {
         &self.qacc
     }

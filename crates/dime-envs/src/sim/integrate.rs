@@ -9,7 +9,7 @@
 //! - `q ⊕ h·v`: hinge/slide add; a free joint adds `h·v_lin` to its position; ball and free
 //!   quaternions rotate by the body-frame angular velocity (`quat_integrate`).
 
-use super::data::{cholesky_factor_into, Data, MAX_STATE_VALUE};
+use super::data::{cholesky_factor_into, Data, Stage, MAX_STATE_VALUE};
 use super::error::SimError;
 use super::linalg::cholesky_solve;
 use super::model::{Integrator, JointKind, Model};
@@ -80,11 +80,15 @@ fn first_bad(values: &[f64]) -> Option<(usize, f64)> {
 
 impl Data {
     /// Advance one physics step of length `h` with the model's integrator, then recompute the
-    /// derived quantities of the new state. If the step produces a non-finite or huge value, the
+    /// control-independent quantities of the new state (see the module docs). If the step produces a non-finite or huge value, the
     /// state is put back to where it was and [`SimError::Diverged`] says what went wrong.
     pub fn step(&mut self, model: &Model) -> Result<(), SimError> {
-        if !self.forward_valid {
-            self.forward(model)?;
+        if self.stage < Stage::Velocity {
+            self.position_velocity(model)?;
+        }
+        if self.stage < Stage::Acceleration {
+            self.acceleration_stage(model);
+            self.stage = Stage::Acceleration;
         }
         let start_time = self.time;
         self.scratch.start_qpos.copy_from_slice(&self.qpos);
@@ -96,14 +100,14 @@ impl Data {
             }
             Integrator::Rk4 => self.runge_kutta(model),
         };
-        self.forward_valid = false;
+        self.stage = Stage::None;
         let bad = [("qacc", first_bad(&self.qacc)), ("qvel", first_bad(&self.qvel)), ("qpos", first_bad(&self.qpos))]
             .into_iter()
             .find_map(|(what, bad)| bad.map(|(index, value)| (what, index, value)));
         let outcome = match (outcome, bad) {
             (Err(e), _) => Err(e),
             (Ok(()), Some((what, index, value))) => Err(SimError::Diverged { time: start_time, what, index, value }),
-            (Ok(()), None) => self.forward(model),
+            (Ok(()), None) => self.position_velocity(model),
         };
         if outcome.is_err() {
             self.qpos.copy_from_slice(&self.scratch.start_qpos);

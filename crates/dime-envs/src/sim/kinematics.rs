@@ -11,7 +11,7 @@ use super::data::Data;
 use super::model::{JointKind, Model};
 use super::spatial::{
     add3, add_scaled6, column, cross3, cross_motion, mat_vec, quat_from_axis_angle, quat_mul, quat_normalize,
-    quat_to_mat, scale3, sub3, Spatial, SpatialInertia, MIN_VAL,
+    quat_to_mat, scale3, sub3, Spatial, SpatialInertia, MIN_VAL, QUAT_IDENTITY,
 };
 
 /// `cdof` of a rotation about `axis` through `anchor`, about the com-frame origin `com`:
@@ -41,12 +41,17 @@ impl Data {
                 let p = body.parent;
                 xpos = add3(self.xpos[p], mat_vec(&self.xmat[p], body.pos));
                 xquat = quat_mul(self.xquat[p], body.quat);
+                // Orientation before the next joint; with an identity offset it is the parent's
+                // (q ⊗ identity = q exactly, and the parent's xmat is quat_to_mat of its xquat).
+                // Computed lazily: after a rotation it is only needed by a further joint.
+                let mut rot = (body.quat == QUAT_IDENTITY).then_some(self.xmat[p]);
                 for j in joints {
                     let joint = &spec.joints[j];
                     let adr = model.jnt_qposadr[j];
-                    let rot = quat_to_mat(xquat);
-                    let xaxis = mat_vec(&rot, joint.axis);
-                    let xanchor = add3(mat_vec(&rot, joint.pos), xpos);
+                    let r = rot.unwrap_or_else(|| quat_to_mat(xquat));
+                    rot = Some(r);
+                    let xaxis = mat_vec(&r, joint.axis);
+                    let xanchor = add3(mat_vec(&r, joint.pos), xpos);
                     self.xaxis[j] = xaxis;
                     self.xanchor[j] = xanchor;
                     let local = match joint.kind {
@@ -61,8 +66,16 @@ impl Data {
                         JointKind::Free => unreachable!("validated: a free joint is its body's only joint"),
                     };
                     xquat = quat_mul(xquat, local);
-                    // Keep the anchor fixed: the body origin sits at anchor − R·pos.
-                    xpos = sub3(xanchor, mat_vec(&quat_to_mat(xquat), joint.pos));
+                    // Keep the anchor fixed: the body origin sits at anchor − R·pos (= the anchor
+                    // itself for a joint at the body origin, the common case).
+                    if joint.pos == [0.0; 3] {
+                        xpos = xanchor;
+                        rot = None;
+                    } else {
+                        let r = quat_to_mat(xquat);
+                        xpos = sub3(xanchor, mat_vec(&r, joint.pos));
+                        rot = Some(r);
+                    }
                 }
             }
             let xquat = quat_normalize(xquat);
