@@ -1,9 +1,19 @@
 //! Environment steps per second, per registered task (scalar env, and a 4-lane `VecEnv`).
 //! Actions are drawn in advance from a seeded stream so the timing covers only `step`
 //! (plus the resets that episodes need).
+//!
+//! `protocol_b` is the simulator protocol of the design notes (envs.md §3.11, "Run B"): per task,
+//! 200 warm-up steps of random actions, then 3000 env steps, each a fresh uniform random action
+//! followed by one env step (the model's physics steps plus observation and reward). After the
+//! criterion groups the binary prints a table of the median over repetitions next to MuJoCo 3.17's
+//! figures for the same protocol where the design notes give them (one AMD EPYC core, Python
+//! bindings, `mj_step` only — MuJoCo computes no observation or reward there). Both are one core:
+//! run with `RAYON_NUM_THREADS=1` and nothing else on the machine for comparable figures.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use dime_envs::{ids, make, EnvConfig, VecEnv, VecStep};
+use std::time::Instant;
+
+use criterion::{criterion_group, Criterion, Throughput};
+use dime_envs::{ids, make, Env, EnvConfig, VecEnv, VecStep};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -60,5 +70,96 @@ fn vector_steps(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, scalar_steps, vector_steps);
-criterion_main!(benches);
+/// Warm-up env steps before timing (protocol B).
+const WARMUP_STEPS: usize = 200;
+/// Timed env steps (protocol B).
+const TIMED_STEPS: usize = 3000;
+
+/// MuJoCo 3.17 env steps/s under protocol B (envs.md §3.11), where the design notes give them.
+fn mujoco_steps_per_second(id: &str) -> Option<f64> {
+    Some(match id {
+        "dmc/pendulum-swingup" => 424e3,
+        "dmc/cartpole-balance" | "dmc/cartpole-swingup" => 135e3,
+        "dmc/acrobot-swingup" => 150e3,
+        "dmc/point_mass-easy" | "dmc/point_mass-hard" => 349e3,
+        "dmc/reacher-easy" | "dmc/reacher-hard" => 348e3,
+        "dmc/cheetah-run" => 89.6e3,
+        "dmc/walker-walk" | "dmc/walker-run" => 8.2e3,
+        "dmc/hopper-hop" => 24.0e3,
+        "dmc/humanoid-run" => 6.3e3,
+        "gym/HalfCheetah-v5" => 35.7e3,
+        "gym/Hopper-v5" => 13.7e3,
+        "gym/Walker2d-v5" => 9.6e3,
+        "gym/Ant-v5" => 4.9e3,
+        "gym/Humanoid-v5" => 2.6e3,
+        _ => return None,
+    })
+}
+
+/// `n` env steps, each with a fresh uniform action; resets when an episode ends.
+fn random_steps(env: &mut dyn Env, rng: &mut ChaCha8Rng, n: usize, obs: &mut [f64], action: &mut [f64]) {
+    for _ in 0..n {
+        let spec = env.spec();
+        for ((a, lo), hi) in action.iter_mut().zip(&spec.act_low).zip(&spec.act_high) {
+            *a = lo + (hi - lo) * rng.random::<f64>();
+        }
+        if env.step(action, obs).unwrap().done() {
+            env.reset(None, obs).unwrap();
+        }
+    }
+}
+
+/// `TIMED_STEPS` env steps with a fresh uniform action drawn before each, after `WARMUP_STEPS`.
+fn protocol_b_run(env: &mut dyn Env, rng: &mut ChaCha8Rng) -> std::time::Duration {
+    let (obs_dim, act_dim) = (env.spec().obs_dim, env.spec().act_dim);
+    let (mut obs, mut action) = (vec![0.0; obs_dim], vec![0.0; act_dim]);
+    env.reset(Some(0), &mut obs).unwrap();
+    random_steps(env, rng, WARMUP_STEPS, &mut obs, &mut action);
+    let start = Instant::now();
+    random_steps(env, rng, TIMED_STEPS, &mut obs, &mut action);
+    start.elapsed()
+}
+
+fn protocol_b(c: &mut Criterion) {
+    let mut group = c.benchmark_group("protocol_b");
+    group.throughput(Throughput::Elements(TIMED_STEPS as u64));
+    for id in ids().into_iter().filter(|id| id.starts_with("dmc/")) {
+        let mut env = make(id, &EnvConfig::default()).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        group.bench_function(id, |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| protocol_b_run(env.as_mut(), &mut rng)).sum())
+        });
+    }
+    group.finish();
+}
+
+/// Print protocol B's env steps/s per task (median and best run: on a shared machine the best run
+/// is the closest to an unloaded core) next to MuJoCo's; more repetitions under `--bench`.
+fn protocol_b_table() {
+    let repetitions = if std::env::args().any(|a| a == "--bench") { 101 } else { 1 };
+    println!("\nprotocol B (envs.md §3.11): {repetitions} runs of {TIMED_STEPS} env steps each, one thread");
+    println!("| task | dime env steps/s, median (best) | MuJoCo 3.17 env steps/s | ratio of median (best) |");
+    println!("| --- | --- | --- | --- |");
+    for id in ids().into_iter().filter(|id| id.starts_with("dmc/")) {
+        let mut env = make(id, &EnvConfig::default()).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut rates: Vec<f64> = (0..repetitions)
+            .map(|_| TIMED_STEPS as f64 / protocol_b_run(env.as_mut(), &mut rng).as_secs_f64())
+            .collect();
+        rates.sort_by(f64::total_cmp);
+        let (median, best) = (rates[rates.len() / 2], rates[rates.len() - 1]);
+        let (reference, ratio) = match mujoco_steps_per_second(id) {
+            Some(m) => (format!("{:.0}k", m / 1e3), format!("{:.2}× ({:.2}×)", median / m, best / m)),
+            None => ("–".into(), "–".into()),
+        };
+        println!("| {id} | {:.0}k ({:.0}k) | {reference} | {ratio} |", median / 1e3, best / 1e3);
+    }
+}
+
+criterion_group!(benches, scalar_steps, vector_steps, protocol_b);
+
+fn main() {
+    benches();
+    protocol_b_table();
+    Criterion::default().configure_from_args().final_summary();
+}
