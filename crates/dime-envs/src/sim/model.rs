@@ -12,6 +12,7 @@ use super::data::Data;
 use super::error::SimError;
 use super::linalg::{cholesky_factor, cholesky_solve};
 use super::spatial::{Quat, Vec3};
+pub(crate) use super::validate::Check;
 
 /// How a joint moves its body relative to the parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,52 +224,6 @@ pub struct Model {
     pub(crate) actuators: Vec<Actuator>,
     /// Upper bound on simultaneous limit rows (two per limited joint).
     pub(crate) max_limit_rows: usize,
-}
-
-/// Helper for validation messages.
-pub(crate) struct Check<'a> {
-    pub model: &'a str,
-}
-
-impl Check<'_> {
-    pub fn invalid(&self, what: impl Into<String>, why: impl Into<String>) -> SimError {
-        SimError::InvalidModel { model: self.model.to_string(), what: what.into(), why: why.into() }
-    }
-
-    pub fn unsupported(&self, feature: impl Into<String>) -> SimError {
-        SimError::Unsupported { model: self.model.to_string(), feature: feature.into() }
-    }
-
-    pub fn finite(&self, what: &str, values: &[f64]) -> Result<(), SimError> {
-        match values.iter().find(|v| !v.is_finite()) {
-            Some(v) => Err(self.invalid(what, format!("{v} is not finite"))),
-            None => Ok(()),
-        }
-    }
-
-    pub fn non_negative(&self, what: &str, values: &[f64]) -> Result<(), SimError> {
-        self.finite(what, values)?;
-        match values.iter().find(|&&v| v < 0.0) {
-            Some(v) => Err(self.invalid(what, format!("{v} is negative"))),
-            None => Ok(()),
-        }
-    }
-
-    pub fn unit_quat(&self, what: &str, q: &[f64]) -> Result<(), SimError> {
-        self.finite(what, q)?;
-        let norm = q.iter().map(|x| x * x).sum::<f64>().sqrt();
-        if (norm - 1.0).abs() > 1e-9 {
-            return Err(self.invalid(what, format!("quaternion {q:?} has norm {norm}, not 1")));
-        }
-        Ok(())
-    }
-
-    pub fn index(&self, what: &str, index: usize, len: usize) -> Result<(), SimError> {
-        if index >= len {
-            return Err(self.invalid(what, format!("index {index} is out of range (there are {len})")));
-        }
-        Ok(())
-    }
 }
 
 impl Model {
