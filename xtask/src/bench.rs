@@ -1,6 +1,7 @@
 //! `cargo xtask bench [CRITERION ARGS]`: run the benchmarks of `dime-bench` and write a dated
 //! record, `docs/results/bench-<date>.md`: machine, threads, versions, every criterion figure
-//! of this run with the ratio to its same-run baseline, and the agents bench's own report.
+//! of this run with the ratio to its same-run baseline, and the agents bench's own report
+//! (left out when criterion arguments, such as a filter, are given).
 //!
 //! Baselines are the matmul benchmarks that do the same work: within a group, the benchmark
 //! whose id contains `matmul` (`actor_update/matmul_baseline_same_macs`); otherwise the
@@ -108,7 +109,7 @@ pub fn figures_table(figures: &[Figure]) -> String {
             t if t >= 1e3 => format!("{:.3} µs", t / 1e3),
             t => format!("{t:.1} ns"),
         };
-        let rate = f.elements.map_or("—".into(), |e| format!("{:.3} G/s", e as f64 / f.mean_ns));
+        let rate = f.elements.map_or("—".into(), |e| per_second(e as f64 / f.mean_ns * 1e9));
         let (base, ratio) = match baseline_of(f, figures) {
             Some(b) => (format!("{}/{}", b.group, b.function), format!("{:.2}", b.mean_ns / f.mean_ns)),
             None if is_baseline(f) => ("(is a baseline)".into(), "—".into()),
@@ -117,6 +118,16 @@ pub fn figures_table(figures: &[Figure]) -> String {
         let _ = writeln!(md, "| {}/{} | {time} | {rate} | {base} | {ratio} |", f.group, f.function);
     }
     md
+}
+
+/// `12.3 G/s`, `4.56 M/s`, `789 /s` (elements per second; for the FLOP benchmarks, FLOP/s).
+fn per_second(rate: f64) -> String {
+    match rate {
+        r if r >= 1e9 => format!("{:.2} G/s", r / 1e9),
+        r if r >= 1e6 => format!("{:.2} M/s", r / 1e6),
+        r if r >= 1e3 => format!("{:.2} k/s", r / 1e3),
+        r => format!("{r:.0} /s"),
+    }
 }
 
 /// `YYYY-MM-DD` (UTC) of `time`.
@@ -175,7 +186,11 @@ pub fn run(root: &Path, args: &[String]) -> Result<PathBuf> {
         vec!["bench", "-p", "dime-bench", "--bench", "envs", "--bench", "diffusion", "--bench", "critic", "--"];
     criterion.extend(args.iter().map(String::as_str));
     cargo_captured(root, &criterion)?;
-    let agents = cargo_captured(root, &["bench", "-p", "dime-bench", "--bench", "agents"])?;
+    // The agents bench takes no criterion filter; a filtered run leaves it out.
+    let agents = match args.is_empty() {
+        true => cargo_captured(root, &["bench", "-p", "dime-bench", "--bench", "agents"])?,
+        false => "(not run: criterion arguments were given)\n".to_string(),
+    };
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let figures = read_figures(&target.join("criterion"), started)?;
     let path = root.join("docs").join("results").join(format!("bench-{}.md", date(started)));
@@ -262,6 +277,9 @@ mod tests {
         let table = figures_table(&all);
         // 100 / 160 = 0.625 → 0.62 (round half to even in the formatting of 0.625), 300 / 400 = 0.75.
         assert!(table.contains("| critic_update/cpu/1t | 400.0 ns | — | matmul_same_flops/cpu/1t | 0.75 |"), "{table}");
+        // 1000 elements in 250 ns = 4 G/s.
+        let with_rate = Figure { elements: Some(1000), ..fig("critic_update", "paper/1t", 250.0) };
+        assert!(figures_table(&[with_rate]).contains("| 250.0 ns | 4.00 G/s |"));
         assert!(
             table.contains("update_k16_b256_host | 160.0 ns | — | actor_update/matmul_baseline_same_macs | 0.6"),
             "{table}"
