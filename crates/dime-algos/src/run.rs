@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::agent::Agent;
 use crate::crossq;
 use crate::dime::{DimeAgent, DimeConfig};
+use crate::dmerl::diffppo::{DiffPpoAgent, DiffPpoConfig};
 use crate::error::AlgoError;
 use crate::ppo::{PpoAgent, PpoConfig};
 use crate::sac::{SacAgent, SacConfig};
@@ -28,11 +29,13 @@ pub enum Algo {
     Crossq,
     /// Proximal policy optimisation with a Gaussian policy (Schulman et al., 2017), on-policy.
     Ppo,
+    /// PPO on the diffusion-augmented MDP (Sanokowski et al., 2025), on-policy.
+    Diffppo,
 }
 
 impl Algo {
     /// Every algorithm `dime train` can run.
-    pub const ALL: [Algo; 4] = [Algo::Dime, Algo::Sac, Algo::Crossq, Algo::Ppo];
+    pub const ALL: [Algo; 5] = [Algo::Dime, Algo::Sac, Algo::Crossq, Algo::Ppo, Algo::Diffppo];
 
     /// The name used on the command line and in configs.
     pub fn name(self) -> &'static str {
@@ -41,6 +44,7 @@ impl Algo {
             Algo::Sac => "sac",
             Algo::Crossq => "crossq",
             Algo::Ppo => "ppo",
+            Algo::Diffppo => "diffppo",
         }
     }
 
@@ -59,6 +63,7 @@ impl Algo {
             Algo::Sac => &SacConfig::PRESETS,
             Algo::Crossq => &crossq::PRESETS,
             Algo::Ppo => &PpoConfig::PRESETS,
+            Algo::Diffppo => &DiffPpoConfig::PRESETS,
         }
     }
 }
@@ -75,6 +80,8 @@ pub enum AgentConfig {
     Crossq(SacConfig),
     /// PPO's settings.
     Ppo(PpoConfig),
+    /// DiffPPO's settings.
+    Diffppo(DiffPpoConfig),
 }
 
 /// Everything that defines a run; written, resolved, to `config.toml`.
@@ -108,12 +115,13 @@ impl RunConfig {
             Algo::Sac => AgentConfig::Sac(SacConfig::preset(preset).ok_or_else(unknown)?),
             Algo::Crossq => AgentConfig::Crossq(crossq::preset(preset).ok_or_else(unknown)?),
             Algo::Ppo => AgentConfig::Ppo(PpoConfig::preset(preset).ok_or_else(unknown)?),
+            Algo::Diffppo => AgentConfig::Diffppo(DiffPpoConfig::preset(preset).ok_or_else(unknown)?),
         };
         let env = EnvConfig::default();
         dime_envs::spec(task, &env)?;
         // The papers' loop (5000 uniform warm-up steps, 1M buffer); the smoke presets, which
         // exist to exercise the whole pipeline in seconds, start learning after 500 steps.
-        let loop_cfg = if algo == Algo::Ppo {
+        let loop_cfg = if matches!(algo, Algo::Ppo | Algo::Diffppo) {
             // On-policy: the policy acts from the first step, and the loop's buffer only hands
             // each transition to the agent (one slot).
             LoopConfig {
@@ -153,6 +161,7 @@ impl RunConfig {
             AgentConfig::Sac(_) => Algo::Sac,
             AgentConfig::Crossq(_) => Algo::Crossq,
             AgentConfig::Ppo(_) => Algo::Ppo,
+            AgentConfig::Diffppo(_) => Algo::Diffppo,
         }
     }
 
@@ -193,6 +202,9 @@ impl RunConfig {
                 PpoAgent::new(cfg.clone(), spec.obs_dim, spec.act_dim, &mut init)?
                     .with_anneal_horizon(self.loop_cfg.total_steps),
             ),
+            AgentConfig::Diffppo(cfg) => {
+                Box::new(DiffPpoAgent::new(cfg.clone(), spec.obs_dim, spec.act_dim, &mut init)?)
+            }
         };
         Ok((agent, resolved))
     }

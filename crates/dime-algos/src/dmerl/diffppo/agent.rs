@@ -1,0 +1,420 @@
+//! DiffPPO (dmerl.md §5): PPO on the diffusion-augmented MDP, run in the shared training loop.
+//!
+//! Per environment step the agent samples the K-step chain one kernel at a time, keeping each
+//! augmented transition `(s, x_k, k, x_{k+1}, log π_old, V(s, x_k, k), ℓ_k)`; the environment
+//! sees `clip(tanh(x_K))`. When the loop stores the environment transition, the K augmented
+//! transitions get their soft rewards `r̃_k = r·1[k = K−1] − γ_k·α·ℓ'_{k+1}` (`ℓ'_{k+1}`: the
+//! log-ratio of a sample at the next augmented state — the chain's own next step, or a fresh
+//! sample at `(s', x_0', 0)` after the environment step) and discounts `γ_k` (§3). After
+//! `rollout_steps` environment steps: GAE over the augmented transitions, then `epochs` passes of
+//! minibatches mixing all k with a per-step ratio, the centred entropy term
+//! `Â = A − α·(ℓ_k − mean ℓ)` (ℓ_k recomputed under the current θ with a fresh sample) and PPO's
+//! clipped surrogate and value loss.
+
+use candle_core::{DType, Device, Tensor};
+use dime_diffusion::{DiffusionPolicy, FRICTION_RAW, STEP_SIZE_RAW};
+use dime_nn::clip::clip_global_norm;
+use dime_nn::{host_gradients, init, Adam, AdamConfig, Linear, ParamStore};
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use super::config::DiffPpoConfig;
+use crate::agent::{ActMode, Agent};
+use crate::checkpoint::CheckpointFiles;
+use crate::dmerl::AugmentedConfig;
+use crate::error::AlgoError;
+use crate::onpolicy::{gae, GaeInputs};
+use crate::ppo::RunningMeanStd;
+use crate::replay::ReplayBuffer;
+
+/// The metrics reported after each rollout's update, in order.
+pub const DIFFPPO_METRICS: [&str; 5] = ["policy_loss", "value_loss", "entropy_proxy", "approx_kl", "clip_fraction"];
+
+/// `V(s, x_k, k)`: a tanh MLP on `[s, x_k, one-hot(k)]`.
+pub struct ValueNet {
+    store: ParamStore,
+    layers: Vec<Linear>,
+    steps: usize,
+}
+
+impl ValueNet {
+    fn new(
+        obs_dim: usize,
+        act_dim: usize,
+        steps: usize,
+        widths: &[usize],
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Self, AlgoError> {
+        let mut store = ParamStore::new();
+        let mut layers = Vec::new();
+        let mut fan_in = obs_dim + act_dim + steps;
+        for (i, &w) in widths.iter().chain(std::iter::once(&1)).enumerate() {
+            let gain = if i == widths.len() { 1.0 } else { std::f64::consts::SQRT_2 };
+            let weight = init::orthogonal(rng, fan_in, w, gain);
+            layers.push(Linear::from_host(
+                &mut store,
+                &format!("value{i}"),
+                weight,
+                vec![0.0; w],
+                fan_in,
+                DType::F32,
+                &Device::Cpu,
+            )?);
+            fan_in = w;
+        }
+        Ok(Self { store, layers, steps })
+    }
+
+    /// The network's input rows `[s, x_k, one-hot(k)]`.
+    fn input(&self, obs: &[f32], x: &[f32], steps: &[usize]) -> Result<Tensor, AlgoError> {
+        let rows = steps.len();
+        let (o, d) = (obs.len() / rows, x.len() / rows);
+        let mut values = Vec::with_capacity(rows * (o + d + self.steps));
+        for (b, &k) in steps.iter().enumerate() {
+            values.extend_from_slice(&obs[b * o..(b + 1) * o]);
+            values.extend_from_slice(&x[b * d..(b + 1) * d]);
+            values.extend((0..self.steps).map(|j| f32::from(u8::from(j == k))));
+        }
+        Ok(Tensor::from_vec(values, (rows, o + d + self.steps), &Device::Cpu)?)
+    }
+
+    /// `V` per row, `[B]`, with gradient.
+    fn forward(&self, obs: &[f32], x: &[f32], steps: &[usize]) -> Result<Tensor, AlgoError> {
+        let mut h = self.input(obs, x, steps)?;
+        for (i, layer) in self.layers.iter().enumerate() {
+            h = layer.forward(&h)?;
+            if i + 1 < self.layers.len() {
+                h = h.tanh()?;
+            }
+        }
+        Ok(h.squeeze(1)?)
+    }
+
+    /// All parameters, sorted by name.
+    pub fn params(&self) -> &ParamStore {
+        &self.store
+    }
+}
+
+/// The chain `act` sampled, waiting for its environment transition.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct PendingChain {
+    pub raw_obs: Vec<f32>,
+    pub obs: Vec<f32>,
+    /// `x_0..x_K`, `[(K+1)·d]`.
+    pub states: Vec<f32>,
+    pub log_pi: Vec<f32>,
+    /// `ℓ_k = log π_k − log q_k` of each step.
+    pub log_ratio: Vec<f32>,
+    pub values: Vec<f32>,
+}
+
+/// Augmented transitions of one rollout, in order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct AugmentedRollout {
+    pub obs: Vec<f32>,
+    pub x: Vec<f32>,
+    pub steps: Vec<usize>,
+    pub x_next: Vec<f32>,
+    pub log_pi: Vec<f32>,
+    pub values: Vec<f32>,
+    pub rewards: Vec<f32>,
+    pub next_values: Vec<f32>,
+    pub discounts: Vec<f32>,
+    pub terminated: Vec<bool>,
+    pub ended: Vec<bool>,
+}
+
+impl AugmentedRollout {
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+}
+
+/// A DiffPPO learner.
+pub struct DiffPpoAgent {
+    pub(super) cfg: DiffPpoConfig,
+    pub(super) obs_dim: usize,
+    pub(super) act_dim: usize,
+    pub(super) policy: DiffusionPolicy,
+    pub(super) value: ValueNet,
+    pub(super) policy_adam: Adam,
+    pub(super) value_adam: Adam,
+    pub(super) obs_stats: RunningMeanStd,
+    pub(super) pending: Option<PendingChain>,
+    pub(super) rollout: AugmentedRollout,
+    augmented: AugmentedConfig,
+}
+
+fn host(t: &Tensor) -> Result<Vec<f32>, AlgoError> {
+    Ok(t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?)
+}
+
+impl DiffPpoAgent {
+    /// A fresh agent; initial parameters come from `rng` (the run's `init` stream).
+    pub fn new(cfg: DiffPpoConfig, obs_dim: usize, act_dim: usize, rng: &mut ChaCha8Rng) -> Result<Self, AlgoError> {
+        cfg.validate()?;
+        let policy = DiffusionPolicy::new(cfg.sampler.clone(), obs_dim, act_dim, rng, DType::F32, &Device::Cpu)?;
+        let k = cfg.sampler.diffusion_steps;
+        let value = ValueNet::new(obs_dim, act_dim, k, &cfg.value_widths, rng)?;
+        let adam = AdamConfig { lr: cfg.learning_rate, beta1: 0.9, beta2: 0.999, eps: 1e-5 };
+        let augmented = AugmentedConfig {
+            denoising_steps: k,
+            prior_std: cfg.sampler.prior_std,
+            action_clip: cfg.action_clip,
+            gamma: cfg.gamma as f32,
+            discount_mode: cfg.discount_mode,
+        };
+        Ok(Self {
+            policy_adam: Adam::new(policy.params(), adam),
+            value_adam: Adam::new(value.params(), adam),
+            obs_stats: RunningMeanStd::new(obs_dim),
+            pending: None,
+            rollout: AugmentedRollout::default(),
+            cfg,
+            obs_dim,
+            act_dim,
+            policy,
+            value,
+            augmented,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DiffPpoConfig {
+        &self.cfg
+    }
+
+    /// The diffusion policy.
+    pub fn policy(&self) -> &DiffusionPolicy {
+        &self.policy
+    }
+
+    /// The value network.
+    pub fn value_net(&self) -> &ValueNet {
+        &self.value
+    }
+
+    /// Gradient steps of the policy so far.
+    pub fn gradient_steps(&self) -> u64 {
+        self.policy_adam.steps()
+    }
+
+    fn normalised(&self, obs: &[f32]) -> Vec<f32> {
+        if !self.cfg.normalise_observations {
+            return obs.to_vec();
+        }
+        let mut out = vec![0.0; obs.len()];
+        self.obs_stats.normalise(obs, 10.0, &mut out);
+        out
+    }
+
+    fn tensor(values: &[f32], rows: usize) -> Result<Tensor, AlgoError> {
+        Ok(Tensor::from_slice(values, (rows, values.len() / rows), &Device::Cpu)?)
+    }
+
+    /// One kernel step for one row, without gradient: `(x_{k+1}, log π_k, ℓ_k)`.
+    fn step_one(
+        &self,
+        obs: &[f32],
+        x: &[f32],
+        k: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<(Vec<f32>, f32, f32), AlgoError> {
+        let eps = Tensor::from_vec(init::standard_normal(rng, self.act_dim), (1, self.act_dim), &Device::Cpu)?;
+        let (x_next, lp) = self.policy.sample_step(&Self::tensor(obs, 1)?, &Self::tensor(x, 1)?, &[k], &eps)?;
+        Ok((host(&x_next)?, host(&lp.generative)?[0], host(&lp.log_ratio()?)?[0]))
+    }
+
+    fn prior_sample(&self, rng: &mut ChaCha8Rng) -> Vec<f32> {
+        let std = self.cfg.sampler.prior_std as f32;
+        init::standard_normal(rng, self.act_dim).into_iter().map(|e| std * e).collect()
+    }
+
+    /// GAE over the rollout's augmented transitions, then the minibatch passes.
+    fn learn(&mut self, rng: &mut ChaCha8Rng) -> Result<Vec<Option<f64>>, AlgoError> {
+        let r = &self.rollout;
+        let (advantages, returns) = gae(&GaeInputs {
+            lanes: 1,
+            rewards: &r.rewards,
+            values: &r.values,
+            next_values: &r.next_values,
+            discounts: &r.discounts,
+            terminated: &r.terminated,
+            ended: &r.ended,
+            lambda: self.cfg.gae_lambda as f32,
+        })?;
+        let n = r.len();
+        let size = n / self.cfg.minibatches;
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut sums = [0.0f64; 5];
+        for _ in 0..self.cfg.epochs {
+            order.shuffle(rng);
+            sums = [0.0; 5];
+            for chunk in order.chunks_exact(size) {
+                let m = self.minibatch_step(chunk, &advantages, &returns, rng)?;
+                sums.iter_mut().zip(m).for_each(|(s, v)| *s += v);
+            }
+        }
+        self.rollout = AugmentedRollout::default();
+        Ok(sums.iter().map(|s| Some(s / self.cfg.minibatches as f64)).collect())
+    }
+
+    fn minibatch_step(
+        &mut self,
+        rows: &[usize],
+        advantages: &[f32],
+        returns: &[f32],
+        rng: &mut ChaCha8Rng,
+    ) -> Result<[f64; 5], AlgoError> {
+        let (o, d, b) = (self.obs_dim, self.act_dim, rows.len());
+        let r = &self.rollout;
+        let gather = |src: &[f32], w: usize| -> Vec<f32> {
+            rows.iter().flat_map(|&i| &src[i * w..(i + 1) * w]).copied().collect()
+        };
+        let (obs, x, x_next) = (gather(&r.obs, o), gather(&r.x, d), gather(&r.x_next, d));
+        let steps: Vec<usize> = rows.iter().map(|&i| r.steps[i]).collect();
+        let old_log_pi = Tensor::from_vec(gather(&r.log_pi, 1), b, &Device::Cpu)?;
+        let old_value = Tensor::from_vec(gather(&r.values, 1), b, &Device::Cpu)?;
+        let ret = Tensor::from_vec(gather(returns, 1), b, &Device::Cpu)?;
+        let (obs_t, x_t, x_next_t) = (Self::tensor(&obs, b)?, Self::tensor(&x, b)?, Self::tensor(&x_next, b)?);
+
+        // ℓ_k under the current θ at the stored x_k, with a fresh sample (detached).
+        let eps = Tensor::from_vec(init::standard_normal(rng, b * d), (b, d), &Device::Cpu)?;
+        let fresh = host(&self.policy.sample_step(&obs_t, &x_t, &steps, &eps)?.1.log_ratio()?.detach())?;
+        let mean_fresh = fresh.iter().sum::<f32>() / b as f32;
+        let mut adv = gather(advantages, 1);
+        if b > 1 {
+            let mean = adv.iter().sum::<f32>() / b as f32;
+            let std = (adv.iter().map(|a| (a - mean).powi(2)).sum::<f32>() / (b - 1) as f32).sqrt();
+            adv.iter_mut().for_each(|a| *a = (*a - mean) / (std + 1e-8));
+        }
+        let alpha = self.cfg.alpha as f32;
+        adv.iter_mut().zip(&fresh).for_each(|(a, l)| *a -= alpha * (l - mean_fresh));
+        let adv = Tensor::from_vec(adv, b, &Device::Cpu)?;
+
+        let log_pi = self.policy.step_log_probs(&obs_t, &x_t, &steps, &x_next_t)?.generative;
+        let log_ratio = (&log_pi - &old_log_pi)?;
+        let ratio = log_ratio.exp()?;
+        let (low, high) = (1.0 - self.cfg.clip, 1.0 + self.cfg.clip);
+        let policy_loss = (&ratio * &adv)?.minimum(&(ratio.clamp(low, high)? * &adv)?)?.mean_all()?.neg()?;
+        let value = self.value.forward(&obs, &x, &steps)?;
+        let v_clipped = (&old_value + (&value - &old_value)?.clamp(-self.cfg.clip, self.cfg.clip)?)?;
+        let value_loss = ((&value - &ret)?.sqr()?.maximum(&(v_clipped - &ret)?.sqr()?)?.mean_all()? * 0.5)?;
+        let loss = (&policy_loss + (&value_loss * self.cfg.value_coef)?)?;
+        let grad_store = loss.backward()?;
+        let mut policy_grads = host_gradients(self.policy.params(), &grad_store)?;
+        if !self.cfg.learn_step_sizes {
+            for (name, g) in self.policy.params().names().iter().zip(policy_grads.iter_mut()) {
+                if name == STEP_SIZE_RAW || name == FRICTION_RAW {
+                    g.iter_mut().for_each(|v| *v = 0.0);
+                }
+            }
+        }
+        let mut value_grads = host_gradients(self.value.params(), &grad_store)?;
+        clip_global_norm(&mut policy_grads, self.cfg.max_grad_norm);
+        clip_global_norm(&mut value_grads, self.cfg.max_grad_norm);
+        self.policy_adam.step(self.policy.params(), &policy_grads)?;
+        self.value_adam.step(self.value.params(), &value_grads)?;
+
+        let scalar = |t: &Tensor| -> Result<f64, AlgoError> { Ok(f64::from(t.to_scalar::<f32>()?)) };
+        let approx_kl = ((&ratio - 1.0)? - &log_ratio)?.mean_all()?;
+        let ratios = ratio.to_vec1::<f32>()?;
+        let clip_fraction =
+            ratios.iter().filter(|r| f64::from((**r - 1.0).abs()) > self.cfg.clip).count() as f64 / b as f64;
+        // The per-env-step entropy proxy of the code: H ≈ −K·mean(ℓ_k).
+        let entropy = -(self.cfg.sampler.diffusion_steps as f64) * f64::from(mean_fresh);
+        Ok([scalar(&policy_loss)?, scalar(&value_loss)?, entropy, scalar(&approx_kl)?, clip_fraction])
+    }
+}
+
+impl Agent for DiffPpoAgent {
+    /// Explore: sample the chain step by step, keeping every augmented transition; Eval: the same
+    /// chain without keeping anything (DIME's and DMERL's evaluation is stochastic).
+    fn act(&mut self, obs: &[f32], mode: ActMode, rng: &mut ChaCha8Rng, action: &mut [f32]) -> Result<(), AlgoError> {
+        if mode == ActMode::Explore && self.cfg.normalise_observations {
+            self.obs_stats.update(&obs.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
+        }
+        let normalised = self.normalised(obs);
+        let k_steps = self.cfg.sampler.diffusion_steps;
+        let mut states = self.prior_sample(rng);
+        let (mut log_pi, mut log_ratio, mut values) = (Vec::new(), Vec::new(), Vec::new());
+        for k in 0..k_steps {
+            let x = states[k * self.act_dim..].to_vec();
+            if mode == ActMode::Explore {
+                values.push(host(&self.value.forward(&normalised, &x, &[k])?.detach())?[0]);
+            }
+            let (x_next, lp, ratio) = self.step_one(&normalised, &x, k, rng)?;
+            states.extend_from_slice(&x_next);
+            log_pi.push(lp);
+            log_ratio.push(ratio);
+        }
+        let clip = self.cfg.action_clip;
+        for (out, x) in action.iter_mut().zip(&states[k_steps * self.act_dim..]) {
+            *out = x.tanh().clamp(-clip, clip);
+        }
+        if mode == ActMode::Explore {
+            self.pending =
+                Some(PendingChain { raw_obs: obs.to_vec(), obs: normalised, states, log_pi, log_ratio, values });
+        }
+        Ok(())
+    }
+
+    fn update(&mut self, replay: &ReplayBuffer, rng: &mut ChaCha8Rng) -> Result<Vec<Option<f64>>, AlgoError> {
+        let none = vec![None; DIFFPPO_METRICS.len()];
+        let (Some(t), Some(p)) = (replay.latest(), self.pending.take()) else {
+            return Ok(none);
+        };
+        if t.obs != &p.raw_obs[..] {
+            return Ok(none);
+        }
+        let (k_steps, d, alpha) = (self.cfg.sampler.diffusion_steps, self.act_dim, self.cfg.alpha as f32);
+        // The augmented state after the environment step: (s', x_0', 0) with a fresh prior sample.
+        let next_obs = self.normalised(t.next_obs);
+        let x0_next = self.prior_sample(rng);
+        let (next_value, next_ratio) = if t.terminated {
+            (0.0, 0.0)
+        } else {
+            let v = host(&self.value.forward(&next_obs, &x0_next, &[0])?.detach())?[0];
+            (v, self.step_one(&next_obs, &x0_next, 0, rng)?.2)
+        };
+        let ended = t.terminated || t.truncated;
+        let r = &mut self.rollout;
+        for k in 0..k_steps {
+            let last = k + 1 == k_steps;
+            let discount = self.augmented.discount(k);
+            let (following_value, following_ratio) =
+                if last { (next_value, next_ratio) } else { (p.values[k + 1], p.log_ratio[k + 1]) };
+            let env_reward = if last { t.reward } else { 0.0 };
+            let terminal = last && t.terminated;
+            let soft = if terminal { 0.0 } else { discount * alpha * following_ratio };
+            r.obs.extend_from_slice(&p.obs);
+            r.x.extend_from_slice(&p.states[k * d..(k + 1) * d]);
+            r.x_next.extend_from_slice(&p.states[(k + 1) * d..(k + 2) * d]);
+            r.steps.push(k);
+            r.log_pi.push(p.log_pi[k]);
+            r.values.push(p.values[k]);
+            r.rewards.push(env_reward - soft);
+            r.next_values.push(following_value);
+            r.discounts.push(discount);
+            r.terminated.push(terminal);
+            r.ended.push(last && ended);
+        }
+        if self.rollout.len() < self.cfg.rollout_steps * k_steps {
+            return Ok(none);
+        }
+        self.learn(rng)
+    }
+
+    fn metric_names(&self) -> Vec<&'static str> {
+        DIFFPPO_METRICS.to_vec()
+    }
+
+    fn save(&self) -> Result<CheckpointFiles, AlgoError> {
+        self.save_files()
+    }
+
+    fn load(&mut self, files: &CheckpointFiles) -> Result<(), AlgoError> {
+        self.load_files(files)
+    }
+}

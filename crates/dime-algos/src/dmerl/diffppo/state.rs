@@ -1,0 +1,136 @@
+//! DiffPPO's checkpoint files: `diffppo.safetensors` (policy and value weights, both Adams'
+//! moments) and `diffppo_state.json` (counters, observation statistics, the unfinished rollout
+//! and the chain waiting for its transition). A loaded agent continues bit for bit.
+
+use serde::{Deserialize, Serialize};
+
+use super::agent::{AugmentedRollout, DiffPpoAgent, PendingChain};
+use crate::checkpoint::CheckpointFiles;
+use crate::error::AlgoError;
+use crate::ppo::RunningMeanStd;
+use crate::tensor_file::{
+    load_moments, load_store, pack_agent_files, put_moments, put_store, unpack_agent_files, Arrays,
+};
+
+const ARRAYS_FILE: &str = "diffppo.safetensors";
+const STATE_FILE: &str = "diffppo_state.json";
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct State {
+    policy_adam_steps: u64,
+    value_adam_steps: u64,
+    obs_stats: RunningMeanStd,
+    pending: Option<Pending>,
+    rollout: Rollout,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pending {
+    raw_obs: Vec<f32>,
+    obs: Vec<f32>,
+    states: Vec<f32>,
+    log_pi: Vec<f32>,
+    log_ratio: Vec<f32>,
+    values: Vec<f32>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rollout {
+    obs: Vec<f32>,
+    x: Vec<f32>,
+    steps: Vec<usize>,
+    x_next: Vec<f32>,
+    log_pi: Vec<f32>,
+    values: Vec<f32>,
+    rewards: Vec<f32>,
+    next_values: Vec<f32>,
+    discounts: Vec<f32>,
+    terminated: Vec<bool>,
+    ended: Vec<bool>,
+}
+
+impl DiffPpoAgent {
+    /// Everything the agent needs to continue exactly, as checkpoint files.
+    pub(crate) fn save_files(&self) -> Result<CheckpointFiles, AlgoError> {
+        let mut arrays = Arrays::new();
+        put_store(&mut arrays, "policy", self.policy.params())?;
+        put_store(&mut arrays, "value", self.value.params())?;
+        let (m, v) = self.policy_adam.moments();
+        put_moments(&mut arrays, "policy_adam", m, v);
+        let (m, v) = self.value_adam.moments();
+        put_moments(&mut arrays, "value_adam", m, v);
+        let p = self.pending.clone();
+        let r = self.rollout.clone();
+        let state = State {
+            policy_adam_steps: self.policy_adam.steps(),
+            value_adam_steps: self.value_adam.steps(),
+            obs_stats: self.obs_stats.clone(),
+            pending: p.map(|p| Pending {
+                raw_obs: p.raw_obs,
+                obs: p.obs,
+                states: p.states,
+                log_pi: p.log_pi,
+                log_ratio: p.log_ratio,
+                values: p.values,
+            }),
+            rollout: Rollout {
+                obs: r.obs,
+                x: r.x,
+                steps: r.steps,
+                x_next: r.x_next,
+                log_pi: r.log_pi,
+                values: r.values,
+                rewards: r.rewards,
+                next_values: r.next_values,
+                discounts: r.discounts,
+                terminated: r.terminated,
+                ended: r.ended,
+            },
+        };
+        pack_agent_files(ARRAYS_FILE, &arrays, STATE_FILE, &state)
+    }
+
+    /// Restore what [`DiffPpoAgent::save_files`] wrote into an agent built with the same configuration.
+    pub(crate) fn load_files(&mut self, files: &CheckpointFiles) -> Result<(), AlgoError> {
+        let (arrays, state): (_, State) = unpack_agent_files(files, ARRAYS_FILE, STATE_FILE)?;
+        load_store(&arrays, ARRAYS_FILE, "policy", self.policy.params())?;
+        load_store(&arrays, ARRAYS_FILE, "value", self.value.params())?;
+        let (m, v) = load_moments(&arrays, ARRAYS_FILE, "policy_adam", self.policy.params().len())?;
+        self.policy_adam.restore(m, v, state.policy_adam_steps)?;
+        let (m, v) = load_moments(&arrays, ARRAYS_FILE, "value_adam", self.value.params().len())?;
+        self.value_adam.restore(m, v, state.value_adam_steps)?;
+        if state.obs_stats.mean.len() != self.obs_dim {
+            return Err(AlgoError::CorruptCheckpoint {
+                path: STATE_FILE.into(),
+                reason: "observation statistics of the wrong width".into(),
+            });
+        }
+        self.obs_stats = state.obs_stats;
+        self.pending = state.pending.map(|p| PendingChain {
+            raw_obs: p.raw_obs,
+            obs: p.obs,
+            states: p.states,
+            log_pi: p.log_pi,
+            log_ratio: p.log_ratio,
+            values: p.values,
+        });
+        let r = state.rollout;
+        self.rollout = AugmentedRollout {
+            obs: r.obs,
+            x: r.x,
+            steps: r.steps,
+            x_next: r.x_next,
+            log_pi: r.log_pi,
+            values: r.values,
+            rewards: r.rewards,
+            next_values: r.next_values,
+            discounts: r.discounts,
+            terminated: r.terminated,
+            ended: r.ended,
+        };
+        Ok(())
+    }
+}

@@ -1,0 +1,140 @@
+//! The DiffPPO agent in the shared training loop (smoke preset, Pendulum): gradient-step counts,
+//! stored per-step log-probabilities against a recomputation with unchanged parameters (ratio 1),
+//! determinism, exact resume mid-rollout, and its run configuration.
+
+mod common;
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use candle_core::{Device, Tensor};
+use common::{metrics_without_wall_time, StopAt, TASK};
+use dime_algos::dmerl::diffppo::{DiffPpoAgent, DiffPpoConfig};
+use dime_algos::run::{AgentConfig, Algo, RunConfig};
+use dime_algos::{ActMode, Agent, LoopConfig, Outcome, Silent, Streams, Trainer};
+use dime_envs::{make_unit, EnvConfig};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+fn loop_cfg() -> LoopConfig {
+    LoopConfig {
+        total_steps: 100,
+        learning_starts: 0,
+        eval_every: 50,
+        eval_episodes: 1,
+        checkpoint_every: 50,
+        replay_capacity: 1,
+    }
+}
+
+fn agent(seed: u64) -> DiffPpoAgent {
+    let spec = dime_envs::spec(TASK, &EnvConfig::default()).unwrap();
+    DiffPpoAgent::new(DiffPpoConfig::smoke(), spec.obs_dim, spec.act_dim, &mut Streams::new(seed).init).unwrap()
+}
+
+fn trainer<'a>(agent: &'a mut dyn Agent, seed: u64, dir: &Path) -> Trainer<'a> {
+    let env = EnvConfig::default();
+    let (train, eval) = (make_unit(TASK, &env).unwrap(), make_unit(TASK, &env).unwrap());
+    Trainer::new(loop_cfg(), agent, train, eval, seed, Some(dir)).unwrap()
+}
+
+fn checksum(agent: &DiffPpoAgent) -> Vec<u32> {
+    let mut bits = Vec::new();
+    for store in [agent.policy().params(), agent.value_net().params()] {
+        for (_, var) in store.iter() {
+            bits.extend(var.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|x| x.to_bits()));
+        }
+    }
+    bits
+}
+
+#[test]
+fn one_update_per_full_rollout_of_augmented_transitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = agent(0);
+    trainer(&mut a, 0, dir.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
+    // Rollouts of 32 environment steps (96 augmented transitions) complete at 32, 64, 96:
+    // 3 × (2 epochs × 4 minibatches).
+    assert_eq!(a.gradient_steps(), 24);
+}
+
+#[test]
+fn recomputed_step_log_probabilities_match_the_sampled_ones() {
+    // Sample a chain one kernel at a time as `act` does, then recompute every step's
+    // log π_θ(x_(k+1)|x_k, s, k) in one batch of mixed k: with unchanged parameters the
+    // per-step ratio is 1 (to float32 rounding of the batched products).
+    let a = agent(1);
+    let policy = a.policy();
+    let k = policy.config().diffusion_steps;
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let obs = Tensor::new(&[[0.3f32, -0.1, 0.8]], &Device::Cpu).unwrap();
+    let mut x = Tensor::from_vec(dime_nn::init::standard_normal(&mut rng, 1), (1, 1), &Device::Cpu).unwrap();
+    let (mut xs, mut nexts, mut stored) = (Vec::new(), Vec::new(), Vec::new());
+    for step in 0..k {
+        let eps = Tensor::from_vec(dime_nn::init::standard_normal(&mut rng, 1), (1, 1), &Device::Cpu).unwrap();
+        let (next, lp) = policy.sample_step(&obs, &x, &[step], &eps).unwrap();
+        stored.push(lp.generative.to_vec1::<f32>().unwrap()[0]);
+        xs.push(x.clone());
+        nexts.push(next.detach());
+        x = next.detach();
+    }
+    let batch_obs = obs.repeat((k, 1)).unwrap();
+    let steps: Vec<usize> = (0..k).collect();
+    let recomputed = policy
+        .step_log_probs(&batch_obs, &Tensor::cat(&xs, 0).unwrap(), &steps, &Tensor::cat(&nexts, 0).unwrap())
+        .unwrap()
+        .generative
+        .to_vec1::<f32>()
+        .unwrap();
+    for (s, r) in stored.iter().zip(&recomputed) {
+        assert!(((r - s).exp() - 1.0).abs() < 1e-5, "ratio {} (stored {s}, recomputed {r})", (r - s).exp());
+    }
+}
+
+#[test]
+fn same_seed_gives_identical_runs_and_another_seed_differs() {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut agents = [agent(2), agent(2), agent(3)];
+    for ((a, seed), dir) in agents.iter_mut().zip([2, 2, 3]).zip(&dirs) {
+        trainer(a, seed, dir.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
+    }
+    assert_eq!(metrics_without_wall_time(dirs[0].path()), metrics_without_wall_time(dirs[1].path()));
+    assert_eq!(checksum(&agents[0]), checksum(&agents[1]));
+    assert_ne!(checksum(&agents[0]), checksum(&agents[2]));
+}
+
+#[test]
+fn a_run_interrupted_mid_rollout_resumes_exactly() {
+    let (full, split) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut reference = agent(4);
+    trainer(&mut reference, 4, full.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
+    let mut first = agent(4);
+    let stop = AtomicBool::new(false);
+    let outcome = trainer(&mut first, 4, split.path()).run(&stop, &mut StopAt(77, &stop)).unwrap();
+    assert_eq!(outcome, Outcome::Interrupted { env_steps: 77 });
+    let mut second = agent(99);
+    let env = EnvConfig::default();
+    let (train, eval) = (make_unit(TASK, &env).unwrap(), make_unit(TASK, &env).unwrap());
+    let mut resumed = Trainer::resume(loop_cfg(), &mut second, train, eval, split.path()).unwrap();
+    assert_eq!(resumed.run(&AtomicBool::new(false), &mut Silent).unwrap(), Outcome::Finished);
+    drop(resumed);
+    assert_eq!(metrics_without_wall_time(full.path()), metrics_without_wall_time(split.path()));
+    assert_eq!(checksum(&reference), checksum(&second));
+}
+
+#[test]
+fn actions_stay_inside_the_clip_and_runs_are_configured_by_preset() {
+    let mut a = agent(6);
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut action = [0.0f32];
+    for mode in [ActMode::Explore, ActMode::Eval] {
+        a.act(&[1.0, 0.0, 0.5], mode, &mut rng, &mut action).unwrap();
+        assert!(action[0].abs() <= 0.999);
+    }
+    let run = RunConfig::from_preset(Algo::parse("diffppo").unwrap(), "cpu", TASK, 0, 1000).unwrap();
+    assert!(matches!(run.agent, AgentConfig::Diffppo(_)));
+    assert_eq!(RunConfig::from_toml(&run.to_toml()).unwrap(), run);
+    let bad = DiffPpoConfig { minibatches: 7, ..DiffPpoConfig::smoke() };
+    let spec = dime_envs::spec(TASK, &EnvConfig::default()).unwrap();
+    assert!(DiffPpoAgent::new(bad, spec.obs_dim, spec.act_dim, &mut rng).is_err());
+}
