@@ -313,6 +313,34 @@ mod tests {
         assert!(g.curve.iter().all(|p| p.2 <= p.1 && p.1 <= p.3));
     }
 
+    /// A finished run folder as `dime train` leaves it, with evaluation returns `returns` at
+    /// steps 1000, 2000, ….
+    fn fake_run(dir: &Path, task: &str, seed: u64, returns: &[f64]) {
+        std::fs::create_dir_all(dir.join("checkpoints")).unwrap();
+        let steps = 1000 * returns.len();
+        let config = format!("task = \"{task}\"\nseed = {seed}\npreset = \"cpu\"\n\n[loop]\ntotal_steps = {steps}\n\n[agent.dime]\ngamma = 0.99\n");
+        std::fs::write(dir.join("config.toml"), config).unwrap();
+        let mut metrics = String::from("env_steps,episodes,wall_time_s,eval_return_mean,eval_return_std\n");
+        for (i, r) in returns.iter().enumerate() {
+            metrics.push_str(&format!("{},{i},{},{r},0\n", 1000 * (i + 1), 60 * (i + 1)));
+        }
+        std::fs::write(dir.join("metrics.csv"), metrics).unwrap();
+        std::fs::write(dir.join("checkpoints/LATEST"), format!("step_{steps:010}")).unwrap();
+    }
+
+    #[test]
+    fn the_summary_puts_the_papers_dime_number_beside_ours() {
+        let tmp = tempfile::tempdir().unwrap();
+        fake_run(&tmp.path().join("a"), "dmc/cheetah-run", 0, &[100.0, 500.0]);
+        fake_run(&tmp.path().join("b"), "dmc/cheetah-run", 1, &[200.0, 700.0]);
+        let summary = std::fs::read_to_string(write_report(tmp.path(), tmp.path()).unwrap()).unwrap();
+        // Finals 500 and 700: mean and IQM 600; the bootstrap interval of two values spans them;
+        // wall time 120 s per run; DIME's released cheetah-run number is 898.4 ± 45.1.
+        let row = "| dime | cpu | 2 | 600.0 | 600.0 | [500.0, 700.0] | 2m00s | 898.4 ± 45.1 (";
+        assert!(summary.contains(row), "{row}\nnot in:\n{summary}");
+        assert!(tmp.path().join("dmc_cheetah-run.png").is_file() && tmp.path().join("dmc_cheetah-run.svg").is_file());
+    }
+
     #[test]
     fn the_curve_uses_only_steps_every_seed_has() {
         let a = record(0, &[(500, 1.0), (1000, 2.0), (1500, 3.0)], false);
