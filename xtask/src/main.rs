@@ -142,10 +142,11 @@ fn build_dime(root: &Path) -> Result<PathBuf> {
     Ok(target.join("release").join("dime"))
 }
 
-/// Learning checks, in release mode: each is an `#[ignore]`d test target run explicitly.
+/// Learning checks, in release mode: each crate's `learn_check` test target holds `#[ignore]`d
+/// tests, run here explicitly (sampler, critic, then the agents: about an hour on 2 cores).
 fn learn_check(root: &Path) -> Result<()> {
-    cargo(
-        root,
-        &["test", "--release", "-p", "dime-diffusion", "--test", "learn_check", "--", "--ignored", "--nocapture"],
-    )
+    for package in ["dime-diffusion", "dime-critic", "dime-algos"] {
+        cargo(root, &["test", "--release", "-p", package, "--test", "learn_check", "--", "--ignored", "--nocapture"])?;
+    }
+    Ok(())
 }
