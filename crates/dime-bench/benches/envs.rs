@@ -109,15 +109,30 @@ fn random_steps(env: &mut dyn Env, rng: &mut ChaCha8Rng, n: usize, obs: &mut [f6
     }
 }
 
+/// Nanoseconds this thread has run on a CPU (Linux `/proc/thread-self/schedstat`), if available.
+/// Unlike wall time it does not count the time other processes hold the core.
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat").ok()?.split_whitespace().next()?.parse().ok()
+}
+
+/// Wall time and (where available) CPU time of one protocol B run.
+struct RunTime {
+    wall: std::time::Duration,
+    cpu_ns: Option<u64>,
+}
+
 /// `TIMED_STEPS` env steps with a fresh uniform action drawn before each, after `WARMUP_STEPS`.
-fn protocol_b_run(env: &mut dyn Env, rng: &mut ChaCha8Rng) -> std::time::Duration {
+fn protocol_b_run(env: &mut dyn Env, rng: &mut ChaCha8Rng) -> RunTime {
     let (obs_dim, act_dim) = (env.spec().obs_dim, env.spec().act_dim);
     let (mut obs, mut action) = (vec![0.0; obs_dim], vec![0.0; act_dim]);
     env.reset(Some(0), &mut obs).unwrap();
     random_steps(env, rng, WARMUP_STEPS, &mut obs, &mut action);
+    let cpu_start = thread_cpu_ns();
     let start = Instant::now();
     random_steps(env, rng, TIMED_STEPS, &mut obs, &mut action);
-    start.elapsed()
+    let wall = start.elapsed();
+    let cpu_ns = cpu_start.zip(thread_cpu_ns()).map(|(a, b)| b.saturating_sub(a));
+    RunTime { wall, cpu_ns }
 }
 
 fn protocol_b(c: &mut Criterion) {
@@ -127,32 +142,38 @@ fn protocol_b(c: &mut Criterion) {
         let mut env = make(id, &EnvConfig::default()).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         group.bench_function(id, |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| protocol_b_run(env.as_mut(), &mut rng)).sum())
+            b.iter_custom(|iters| (0..iters).map(|_| protocol_b_run(env.as_mut(), &mut rng).wall).sum())
         });
     }
     group.finish();
 }
 
-/// Print protocol B's env steps/s per task (median and best run: on a shared machine the best run
-/// is the closest to an unloaded core) next to MuJoCo's; more repetitions under `--bench`.
+/// Print protocol B's env steps/s per task next to MuJoCo's; more repetitions under `--bench`.
+/// Three figures: the median and the best run by wall time, and steps per second of CPU time
+/// over all runs (on a shared machine the last two are the closest to an unloaded core).
 fn protocol_b_table() {
     let repetitions = if std::env::args().any(|a| a == "--bench") { 101 } else { 1 };
     println!("\nprotocol B (envs.md §3.11): {repetitions} runs of {TIMED_STEPS} env steps each, one thread");
-    println!("| task | dime env steps/s, median (best) | MuJoCo 3.17 env steps/s | ratio of median (best) |");
+    println!("| task | dime env steps/s: wall median / wall best / per CPU second | MuJoCo 3.17 | ratio (median / best / CPU) |");
     println!("| --- | --- | --- | --- |");
     for id in ids().into_iter().filter(|id| id.starts_with("dmc/")) {
         let mut env = make(id, &EnvConfig::default()).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let mut rates: Vec<f64> = (0..repetitions)
-            .map(|_| TIMED_STEPS as f64 / protocol_b_run(env.as_mut(), &mut rng).as_secs_f64())
-            .collect();
+        let runs: Vec<RunTime> = (0..repetitions).map(|_| protocol_b_run(env.as_mut(), &mut rng)).collect();
+        let mut rates: Vec<f64> = runs.iter().map(|r| TIMED_STEPS as f64 / r.wall.as_secs_f64()).collect();
         rates.sort_by(f64::total_cmp);
         let (median, best) = (rates[rates.len() / 2], rates[rates.len() - 1]);
+        let cpu_ns: Option<u64> = runs.iter().map(|r| r.cpu_ns).sum();
+        let steps = (repetitions * TIMED_STEPS) as f64;
+        let per_cpu = cpu_ns.filter(|&ns| ns > 0).map_or(f64::NAN, |ns| steps / (ns as f64 * 1e-9));
         let (reference, ratio) = match mujoco_steps_per_second(id) {
-            Some(m) => (format!("{:.0}k", m / 1e3), format!("{:.2}× ({:.2}×)", median / m, best / m)),
+            Some(m) => {
+                (format!("{:.0}k", m / 1e3), format!("{:.2}× / {:.2}× / {:.2}×", median / m, best / m, per_cpu / m))
+            }
             None => ("–".into(), "–".into()),
         };
-        println!("| {id} | {:.0}k ({:.0}k) | {reference} | {ratio} |", median / 1e3, best / 1e3);
+        let k = |x: f64| format!("{:.0}k", x / 1e3);
+        println!("| {id} | {} / {} / {} | {reference} | {ratio} |", k(median), k(best), k(per_cpu));
     }
 }
 
