@@ -1,8 +1,8 @@
 //! The compiled MuJoCo model constants as the project's model dumps store them
 //! (`model_dmc_<domain>.json`; fields named like `mjModel`/`mjOption`, described in the golden
 //! folder's README). Every field of the dump is declared, so an unexpected or missing field is
-//! an error rather than a silently ignored constant; [`super::model`] turns this into a validated
-//! [`super::Model`].
+//! an error rather than a silently ignored constant; [`super::Model::from_mujoco_json`] turns
+//! this into a validated [`super::Model`].
 
 use std::collections::BTreeMap;
 
