@@ -141,6 +141,9 @@ pub struct DiffPpoAgent {
     pub(super) policy_adam: Adam,
     pub(super) value_adam: Adam,
     pub(super) obs_stats: RunningMeanStd,
+    pub(super) return_stats: RunningMeanStd,
+    /// The reward normaliser's running discounted return.
+    pub(super) discounted_return: f64,
     pub(super) pending: Option<PendingChain>,
     pub(super) rollout: AugmentedRollout,
     augmented: AugmentedConfig,
@@ -169,6 +172,8 @@ impl DiffPpoAgent {
             policy_adam: Adam::new(policy.params(), adam),
             value_adam: Adam::new(value.params(), adam),
             obs_stats: RunningMeanStd::new(obs_dim),
+            return_stats: RunningMeanStd::new(1),
+            discounted_return: 0.0,
             pending: None,
             rollout: AugmentedRollout::default(),
             cfg,
@@ -207,6 +212,20 @@ impl DiffPpoAgent {
         let mut out = vec![0.0; obs.len()];
         self.obs_stats.normalise(obs, 10.0, &mut out);
         out
+    }
+
+    /// `r / √(Var[discounted return] + 1e-8)` clipped to ±10, after moving the statistics
+    /// (the Gaussian PPO baseline's normaliser, with γ per environment step).
+    fn normalised_reward(&mut self, reward: f32, terminated: bool) -> f32 {
+        if !self.cfg.normalise_rewards {
+            return reward;
+        }
+        self.discounted_return = self.discounted_return * self.cfg.gamma + f64::from(reward);
+        self.return_stats.update(&[self.discounted_return]);
+        if terminated {
+            self.discounted_return = 0.0;
+        }
+        (f64::from(reward) / (self.return_stats.var[0] + 1e-8).sqrt()).clamp(-10.0, 10.0) as f32
     }
 
     fn tensor(values: &[f32], rows: usize) -> Result<Tensor, AlgoError> {
@@ -379,13 +398,14 @@ impl Agent for DiffPpoAgent {
             (v, self.step_one(&next_obs, &x0_next, 0, rng)?.2)
         };
         let ended = t.terminated || t.truncated;
+        let reward = self.normalised_reward(t.reward, t.terminated);
         let r = &mut self.rollout;
         for k in 0..k_steps {
             let last = k + 1 == k_steps;
             let discount = self.augmented.discount(k);
             let (following_value, following_ratio) =
                 if last { (next_value, next_ratio) } else { (p.values[k + 1], p.log_ratio[k + 1]) };
-            let env_reward = if last { t.reward } else { 0.0 };
+            let env_reward = if last { reward } else { 0.0 };
             let terminal = last && t.terminated;
             let soft = if terminal { 0.0 } else { discount * alpha * following_ratio };
             r.obs.extend_from_slice(&p.obs);

@@ -42,6 +42,9 @@ pub struct DiffPpoConfig {
     pub value_widths: Vec<usize>,
     /// Normalise observations with running statistics (clipped to ±10).
     pub normalise_observations: bool,
+    /// Divide environment rewards by the running std of the discounted return (clipped to ±10),
+    /// as the Gaussian PPO baseline does.
+    pub normalise_rewards: bool,
 }
 
 impl DiffPpoConfig {
@@ -77,13 +80,15 @@ impl DiffPpoConfig {
             learning_rate: 1e-4,
             value_widths: vec![256, 256],
             normalise_observations: true,
+            normalise_rewards: false,
         }
     }
 
     /// Sized for this machine: a 2 × 64 score network and value network (the 4 × 256 network makes
     /// an update of 16 epochs over 16 384 augmented transitions take minutes on two cores),
-    /// 10 epochs of 64 minibatches, Adam 3e-4, and γ 0.99 per environment step — the task's own
-    /// discount, so that Pendulum's horizon matches the Gaussian PPO baseline's.
+    /// 10 epochs of 64 minibatches, Adam 3e-4, γ 0.99 per environment step — the task's own
+    /// discount, so that Pendulum's horizon matches the Gaussian PPO baseline's — and reward
+    /// normalisation as in that baseline.
     pub fn cpu() -> Self {
         let mut cfg = Self::paper();
         cfg.sampler.score_net.hidden_layers = 2;
@@ -94,6 +99,9 @@ impl DiffPpoConfig {
         cfg.gamma = 0.99;
         cfg.discount_mode = DiscountMode::PerEnvStep;
         cfg.value_widths = vec![64, 64];
+        // Pendulum's returns reach −1500: unscaled, the value network's targets dwarf its
+        // output layer (value loss ~700 after 80 000 steps, no learning, 2026-11-22).
+        cfg.normalise_rewards = true;
         cfg
     }
 

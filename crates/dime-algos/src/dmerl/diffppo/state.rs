@@ -21,6 +21,8 @@ struct State {
     policy_adam_steps: u64,
     value_adam_steps: u64,
     obs_stats: RunningMeanStd,
+    return_stats: RunningMeanStd,
+    discounted_return: f64,
     pending: Option<Pending>,
     rollout: Rollout,
 }
@@ -68,6 +70,8 @@ impl DiffPpoAgent {
             policy_adam_steps: self.policy_adam.steps(),
             value_adam_steps: self.value_adam.steps(),
             obs_stats: self.obs_stats.clone(),
+            return_stats: self.return_stats.clone(),
+            discounted_return: self.discounted_return,
             pending: p.map(|p| Pending {
                 raw_obs: p.raw_obs,
                 obs: p.obs,
@@ -109,6 +113,8 @@ impl DiffPpoAgent {
             });
         }
         self.obs_stats = state.obs_stats;
+        self.return_stats = state.return_stats;
+        self.discounted_return = state.discounted_return;
         self.pending = state.pending.map(|p| PendingChain {
             raw_obs: p.raw_obs,
             obs: p.obs,
