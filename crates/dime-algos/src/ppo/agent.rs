@@ -10,7 +10,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::config::PpoConfig;
-use super::normalise::RunningMeanStd;
+use super::normalise::{RewardScaler, RunningMeanStd};
 use super::policy::GaussianPolicy;
 use crate::agent::{ActMode, Agent};
 use crate::checkpoint::CheckpointFiles;
@@ -66,9 +66,7 @@ pub struct PpoAgent {
     pub(super) policy: GaussianPolicy,
     pub(super) adam: Adam,
     pub(super) obs_stats: RunningMeanStd,
-    pub(super) return_stats: RunningMeanStd,
-    /// The reward normaliser's running discounted return.
-    pub(super) discounted_return: f64,
+    pub(super) rewards: RewardScaler,
     /// Transitions learned from so far (the annealing clock).
     pub(super) env_steps: u64,
     /// Environment steps over which the learning rate anneals to 0 (set by the run; `None`: constant).
@@ -86,8 +84,7 @@ impl PpoAgent {
         let adam = Adam::new(policy.params(), adam_cfg);
         Ok(Self {
             obs_stats: RunningMeanStd::new(obs_dim),
-            return_stats: RunningMeanStd::new(1),
-            discounted_return: 0.0,
+            rewards: RewardScaler::default(),
             env_steps: 0,
             anneal_horizon: None,
             pending: None,
@@ -135,19 +132,12 @@ impl PpoAgent {
         Ok(Tensor::from_slice(values, (1, values.len()), &Device::Cpu)?)
     }
 
-    /// `r / √(Var[discounted return] + 1e-8)`, clipped, after moving the return statistics
-    /// (Gymnasium's `NormalizeReward`: the running return restarts at a terminal state).
+    /// The reward as learned from: scaled by [`RewardScaler`] when configured.
     fn normalised_reward(&mut self, reward: f32, terminated: bool) -> f32 {
-        if !self.cfg.normalise_rewards {
-            return reward;
+        match self.cfg.normalise_rewards {
+            true => self.rewards.scale(reward, terminated, self.cfg.gamma, self.cfg.normalisation_clip),
+            false => reward,
         }
-        self.discounted_return = self.discounted_return * self.cfg.gamma + f64::from(reward);
-        self.return_stats.update(&[self.discounted_return]);
-        if terminated {
-            self.discounted_return = 0.0;
-        }
-        let scaled = f64::from(reward) / (self.return_stats.var[0] + 1e-8).sqrt();
-        scaled.clamp(-self.cfg.normalisation_clip, self.cfg.normalisation_clip) as f32
     }
 
     /// GAE, then `epochs` passes of shuffled minibatches; returns the last pass's mean metrics.

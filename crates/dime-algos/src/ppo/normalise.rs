@@ -41,6 +41,35 @@ impl RunningMeanStd {
     }
 }
 
+/// Gymnasium's `NormalizeReward`: rewards divided by the running std of the discounted return
+/// (restarted at a terminal state), clipped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RewardScaler {
+    /// Statistics of the discounted return.
+    pub return_stats: RunningMeanStd,
+    /// The running discounted return.
+    pub discounted_return: f64,
+}
+
+impl Default for RewardScaler {
+    fn default() -> Self {
+        Self { return_stats: RunningMeanStd::new(1), discounted_return: 0.0 }
+    }
+}
+
+impl RewardScaler {
+    /// Move the statistics with `reward` (discount `gamma` per call) and return
+    /// `clip(reward / √(Var[return] + 1e-8), ±clip)`.
+    pub fn scale(&mut self, reward: f32, terminated: bool, gamma: f64, clip: f64) -> f32 {
+        self.discounted_return = self.discounted_return * gamma + f64::from(reward);
+        self.return_stats.update(&[self.discounted_return]);
+        if terminated {
+            self.discounted_return = 0.0;
+        }
+        (f64::from(reward) / (self.return_stats.var[0] + 1e-8).sqrt()).clamp(-clip, clip) as f32
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

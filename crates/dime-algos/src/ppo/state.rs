@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::agent::{Pending, PpoAgent, Rollout};
-use super::normalise::RunningMeanStd;
+use super::normalise::{RewardScaler, RunningMeanStd};
 use crate::checkpoint::CheckpointFiles;
 use crate::error::AlgoError;
 use crate::tensor_file::{
@@ -21,9 +21,8 @@ struct State {
     adam_steps: u64,
     learning_rate: f64,
     env_steps: u64,
-    discounted_return: f64,
     obs_stats: RunningMeanStd,
-    return_stats: RunningMeanStd,
+    rewards: RewardScaler,
     pending: Option<PendingState>,
     rollout: RolloutState,
 }
@@ -63,9 +62,8 @@ impl PpoAgent {
             adam_steps: self.adam.steps(),
             learning_rate: self.adam.config().lr,
             env_steps: self.env_steps,
-            discounted_return: self.discounted_return,
             obs_stats: self.obs_stats.clone(),
-            return_stats: self.return_stats.clone(),
+            rewards: self.rewards.clone(),
             pending: self.pending.as_ref().map(|p| PendingState {
                 raw_obs: p.raw_obs.clone(),
                 obs: p.obs.clone(),
@@ -94,16 +92,15 @@ impl PpoAgent {
         let (m, v) = load_moments(&arrays, ARRAYS_FILE, "ppo_adam", self.policy.params().len())?;
         self.adam.restore(m, v, state.adam_steps)?;
         self.adam.set_learning_rate(state.learning_rate);
-        if state.obs_stats.mean.len() != self.obs_dim || state.return_stats.mean.len() != 1 {
+        if state.obs_stats.mean.len() != self.obs_dim || state.rewards.return_stats.mean.len() != 1 {
             return Err(AlgoError::CorruptCheckpoint {
                 path: STATE_FILE.into(),
                 reason: "normalisation statistics of the wrong width".into(),
             });
         }
         self.env_steps = state.env_steps;
-        self.discounted_return = state.discounted_return;
         self.obs_stats = state.obs_stats;
-        self.return_stats = state.return_stats;
+        self.rewards = state.rewards;
         self.pending = state.pending.map(|p| Pending {
             raw_obs: p.raw_obs,
             obs: p.obs,

@@ -24,7 +24,7 @@ use crate::checkpoint::CheckpointFiles;
 use crate::dmerl::AugmentedConfig;
 use crate::error::AlgoError;
 use crate::onpolicy::{gae, GaeInputs};
-use crate::ppo::RunningMeanStd;
+use crate::ppo::{RewardScaler, RunningMeanStd};
 use crate::replay::ReplayBuffer;
 
 /// The metrics reported after each rollout's update, in order.
@@ -141,9 +141,7 @@ pub struct DiffPpoAgent {
     pub(super) policy_adam: Adam,
     pub(super) value_adam: Adam,
     pub(super) obs_stats: RunningMeanStd,
-    pub(super) return_stats: RunningMeanStd,
-    /// The reward normaliser's running discounted return.
-    pub(super) discounted_return: f64,
+    pub(super) rewards: RewardScaler,
     pub(super) pending: Option<PendingChain>,
     pub(super) rollout: AugmentedRollout,
     augmented: AugmentedConfig,
@@ -172,8 +170,7 @@ impl DiffPpoAgent {
             policy_adam: Adam::new(policy.params(), adam),
             value_adam: Adam::new(value.params(), adam),
             obs_stats: RunningMeanStd::new(obs_dim),
-            return_stats: RunningMeanStd::new(1),
-            discounted_return: 0.0,
+            rewards: RewardScaler::default(),
             pending: None,
             rollout: AugmentedRollout::default(),
             cfg,
@@ -214,18 +211,13 @@ impl DiffPpoAgent {
         out
     }
 
-    /// `r / √(Var[discounted return] + 1e-8)` clipped to ±10, after moving the statistics
-    /// (the Gaussian PPO baseline's normaliser, with γ per environment step).
+    /// The environment reward as learned from: scaled by [`RewardScaler`] (γ per environment
+    /// step, clip ±10) when configured.
     fn normalised_reward(&mut self, reward: f32, terminated: bool) -> f32 {
-        if !self.cfg.normalise_rewards {
-            return reward;
+        match self.cfg.normalise_rewards {
+            true => self.rewards.scale(reward, terminated, self.cfg.gamma, 10.0),
+            false => reward,
         }
-        self.discounted_return = self.discounted_return * self.cfg.gamma + f64::from(reward);
-        self.return_stats.update(&[self.discounted_return]);
-        if terminated {
-            self.discounted_return = 0.0;
-        }
-        (f64::from(reward) / (self.return_stats.var[0] + 1e-8).sqrt()).clamp(-10.0, 10.0) as f32
     }
 
     fn tensor(values: &[f32], rows: usize) -> Result<Tensor, AlgoError> {

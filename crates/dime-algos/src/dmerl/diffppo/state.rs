@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::agent::{AugmentedRollout, DiffPpoAgent, PendingChain};
 use crate::checkpoint::CheckpointFiles;
 use crate::error::AlgoError;
-use crate::ppo::RunningMeanStd;
+use crate::ppo::{RewardScaler, RunningMeanStd};
 use crate::tensor_file::{
     load_moments, load_store, pack_agent_files, put_moments, put_store, unpack_agent_files, Arrays,
 };
@@ -21,8 +21,7 @@ struct State {
     policy_adam_steps: u64,
     value_adam_steps: u64,
     obs_stats: RunningMeanStd,
-    return_stats: RunningMeanStd,
-    discounted_return: f64,
+    rewards: RewardScaler,
     pending: Option<Pending>,
     rollout: Rollout,
 }
@@ -70,8 +69,7 @@ impl DiffPpoAgent {
             policy_adam_steps: self.policy_adam.steps(),
             value_adam_steps: self.value_adam.steps(),
             obs_stats: self.obs_stats.clone(),
-            return_stats: self.return_stats.clone(),
-            discounted_return: self.discounted_return,
+            rewards: self.rewards.clone(),
             pending: p.map(|p| Pending {
                 raw_obs: p.raw_obs,
                 obs: p.obs,
@@ -113,8 +111,7 @@ impl DiffPpoAgent {
             });
         }
         self.obs_stats = state.obs_stats;
-        self.return_stats = state.return_stats;
-        self.discounted_return = state.discounted_return;
+        self.rewards = state.rewards;
         self.pending = state.pending.map(|p| PendingChain {
             raw_obs: p.raw_obs,
             obs: p.obs,
