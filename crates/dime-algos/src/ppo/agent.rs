@@ -15,7 +15,7 @@ use super::policy::GaussianPolicy;
 use crate::agent::{ActMode, Agent};
 use crate::checkpoint::CheckpointFiles;
 use crate::error::AlgoError;
-use crate::onpolicy::{gae, GaeInputs};
+use crate::onpolicy::{clipped_surrogate_loss, gae, normalise_advantages, ratio_diagnostics, value_loss, GaeInputs};
 use crate::replay::ReplayBuffer;
 
 /// The metrics [`PpoAgent::update`] reports after each rollout's update, in order.
@@ -191,29 +191,18 @@ impl PpoAgent {
         let old_value = Tensor::from_vec(gather(&r.values, 1), b, &Device::Cpu)?;
         let ret = Tensor::from_vec(gather(returns, 1), b, &Device::Cpu)?;
         let mut adv = gather(advantages, 1);
-        if self.cfg.normalise_advantages && b > 1 {
-            let mean = adv.iter().sum::<f32>() / b as f32;
-            let std = (adv.iter().map(|a| (a - mean).powi(2)).sum::<f32>() / (b - 1) as f32).sqrt();
-            adv.iter_mut().for_each(|a| *a = (*a - mean) / (std + 1e-8));
+        if self.cfg.normalise_advantages {
+            normalise_advantages(&mut adv);
         }
         let adv = Tensor::from_vec(adv, b, &Device::Cpu)?;
 
         let log_prob = self.policy.log_prob(&self.policy.mean(&obs)?, &actions)?;
         let log_ratio = (&log_prob - &old_log_prob)?;
         let ratio = log_ratio.exp()?;
-        let (low, high) = (1.0 - self.cfg.clip, 1.0 + self.cfg.clip);
-        let surrogate = (&ratio * &adv)?;
-        let clipped = (ratio.clamp(low, high)? * &adv)?;
-        let policy_loss = surrogate.minimum(&clipped)?.mean_all()?.neg()?;
+        let policy_loss = clipped_surrogate_loss(&ratio, &adv, self.cfg.clip)?;
         let value = self.policy.value(&obs)?;
-        let value_loss = if self.cfg.clip_value_loss {
-            let v_clipped = (&old_value + (&value - &old_value)?.clamp(-self.cfg.clip, self.cfg.clip)?)?;
-            let unclipped = (&value - &ret)?.sqr()?;
-            let clipped = (v_clipped - &ret)?.sqr()?;
-            (unclipped.maximum(&clipped)?.mean_all()? * 0.5)?
-        } else {
-            ((&value - &ret)?.sqr()?.mean_all()? * 0.5)?
-        };
+        let value_clip = self.cfg.clip_value_loss.then_some(self.cfg.clip);
+        let value_loss = value_loss(&value, &old_value, &ret, value_clip)?;
         let entropy = self.policy.entropy()?;
         let loss = ((&policy_loss - (&entropy * self.cfg.entropy_coef)?)? + (&value_loss * self.cfg.value_coef)?)?;
         let mut grads = host_gradients(self.policy.params(), &loss.backward()?)?;
@@ -221,11 +210,8 @@ impl PpoAgent {
         self.adam.step(self.policy.params(), &grads)?;
 
         let scalar = |t: &Tensor| -> Result<f64, AlgoError> { Ok(f64::from(t.to_scalar::<f32>()?)) };
-        let approx_kl = ((&ratio - 1.0)? - &log_ratio)?.mean_all()?;
-        let ratios = ratio.to_vec1::<f32>()?;
-        let clip_fraction =
-            ratios.iter().filter(|r| (**r - 1.0).abs() as f64 > self.cfg.clip).count() as f64 / b as f64;
-        Ok([scalar(&policy_loss)?, scalar(&value_loss)?, scalar(&entropy)?, scalar(&approx_kl)?, clip_fraction])
+        let (approx_kl, clip_fraction) = ratio_diagnostics(&ratio, &log_ratio, self.cfg.clip)?;
+        Ok([scalar(&policy_loss)?, scalar(&value_loss)?, scalar(&entropy)?, approx_kl, clip_fraction])
     }
 }
 

@@ -23,7 +23,7 @@ use crate::agent::{ActMode, Agent};
 use crate::checkpoint::CheckpointFiles;
 use crate::dmerl::AugmentedConfig;
 use crate::error::AlgoError;
-use crate::onpolicy::{gae, GaeInputs};
+use crate::onpolicy::{clipped_surrogate_loss, gae, normalise_advantages, ratio_diagnostics, value_loss, GaeInputs};
 use crate::ppo::{RewardScaler, RunningMeanStd};
 use crate::replay::ReplayBuffer;
 
@@ -295,11 +295,7 @@ impl DiffPpoAgent {
         let fresh = host(&self.policy.sample_step(&obs_t, &x_t, &steps, &eps)?.1.log_ratio()?.detach())?;
         let mean_fresh = fresh.iter().sum::<f32>() / b as f32;
         let mut adv = gather(advantages, 1);
-        if b > 1 {
-            let mean = adv.iter().sum::<f32>() / b as f32;
-            let std = (adv.iter().map(|a| (a - mean).powi(2)).sum::<f32>() / (b - 1) as f32).sqrt();
-            adv.iter_mut().for_each(|a| *a = (*a - mean) / (std + 1e-8));
-        }
+        normalise_advantages(&mut adv);
         let alpha = self.cfg.alpha as f32;
         adv.iter_mut().zip(&fresh).for_each(|(a, l)| *a -= alpha * (l - mean_fresh));
         let adv = Tensor::from_vec(adv, b, &Device::Cpu)?;
@@ -307,11 +303,9 @@ impl DiffPpoAgent {
         let log_pi = self.policy.step_log_probs(&obs_t, &x_t, &steps, &x_next_t)?.generative;
         let log_ratio = (&log_pi - &old_log_pi)?;
         let ratio = log_ratio.exp()?;
-        let (low, high) = (1.0 - self.cfg.clip, 1.0 + self.cfg.clip);
-        let policy_loss = (&ratio * &adv)?.minimum(&(ratio.clamp(low, high)? * &adv)?)?.mean_all()?.neg()?;
+        let policy_loss = clipped_surrogate_loss(&ratio, &adv, self.cfg.clip)?;
         let value = self.value.forward(&obs, &x, &steps)?;
-        let v_clipped = (&old_value + (&value - &old_value)?.clamp(-self.cfg.clip, self.cfg.clip)?)?;
-        let value_loss = ((&value - &ret)?.sqr()?.maximum(&(v_clipped - &ret)?.sqr()?)?.mean_all()? * 0.5)?;
+        let value_loss = value_loss(&value, &old_value, &ret, Some(self.cfg.clip))?;
         let loss = (&policy_loss + (&value_loss * self.cfg.value_coef)?)?;
         let grad_store = loss.backward()?;
         let mut policy_grads = host_gradients(self.policy.params(), &grad_store)?;
@@ -329,13 +323,10 @@ impl DiffPpoAgent {
         self.value_adam.step(self.value.params(), &value_grads)?;
 
         let scalar = |t: &Tensor| -> Result<f64, AlgoError> { Ok(f64::from(t.to_scalar::<f32>()?)) };
-        let approx_kl = ((&ratio - 1.0)? - &log_ratio)?.mean_all()?;
-        let ratios = ratio.to_vec1::<f32>()?;
-        let clip_fraction =
-            ratios.iter().filter(|r| f64::from((**r - 1.0).abs()) > self.cfg.clip).count() as f64 / b as f64;
+        let (approx_kl, clip_fraction) = ratio_diagnostics(&ratio, &log_ratio, self.cfg.clip)?;
         // The per-env-step entropy proxy of the code: H ≈ −K·mean(ℓ_k).
         let entropy = -(self.cfg.sampler.diffusion_steps as f64) * f64::from(mean_fresh);
-        Ok([scalar(&policy_loss)?, scalar(&value_loss)?, entropy, scalar(&approx_kl)?, clip_fraction])
+        Ok([scalar(&policy_loss)?, scalar(&value_loss)?, entropy, approx_kl, clip_fraction])
     }
 }
 
