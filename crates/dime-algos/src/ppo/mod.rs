@@ -4,7 +4,7 @@
 mod agent;
 mod config;
 mod normalise;
-mod policy;
+pub(crate) mod policy;
 mod state;
 
 pub use agent::{PpoAgent, PPO_METRICS};

@@ -22,7 +22,8 @@ pub struct GaussianPolicy {
     act_dim: usize,
 }
 
-fn orthogonal_layer(
+/// A dense layer with an orthogonal kernel (gain `gain`) and a zero bias, registered as `name`.
+pub(crate) fn orthogonal_layer(
     store: &mut ParamStore,
     name: &str,
     fan_in: usize,
@@ -34,7 +35,8 @@ fn orthogonal_layer(
     Ok(Linear::from_host(store, name, weight, vec![0.0; fan_out], fan_in, DType::F32, &Device::Cpu)?)
 }
 
-fn tanh_mlp(layers: &[Linear], x: &Tensor) -> Result<Tensor, AlgoError> {
+/// `x` through `layers`, each followed by tanh.
+pub(crate) fn tanh_mlp(layers: &[Linear], x: &Tensor) -> Result<Tensor, AlgoError> {
     let mut h = x.clone();
     for layer in layers {
         h = layer.forward(&h)?.tanh()?;
@@ -87,10 +89,7 @@ impl GaussianPolicy {
 
     /// `log N(a; μ, σ²)` summed over dimensions, `[B]`.
     pub fn log_prob(&self, mean: &Tensor, actions: &Tensor) -> Result<Tensor, AlgoError> {
-        let log_std = self.log_std()?;
-        let z = actions.sub(mean)?.broadcast_div(&log_std.exp()?)?;
-        let per_dim = ((z.sqr()? * -0.5)?.broadcast_sub(&log_std)? - HALF_LOG_TWO_PI)?;
-        Ok(per_dim.sum(1)?)
+        Ok(dime_nn::diag_gaussian_log_density(actions, mean, &self.log_std()?.exp()?)?)
     }
 
     /// The Gaussian's entropy `Σ_i (½ + ½·log 2π + log σ_i)` (the same for every state).

@@ -24,6 +24,7 @@ use crate::checkpoint::CheckpointFiles;
 use crate::dmerl::AugmentedConfig;
 use crate::error::AlgoError;
 use crate::onpolicy::{clipped_surrogate_loss, gae, normalise_advantages, ratio_diagnostics, value_loss, GaeInputs};
+use crate::ppo::policy::{orthogonal_layer, tanh_mlp};
 use crate::ppo::{RewardScaler, RunningMeanStd};
 use crate::replay::ReplayBuffer;
 
@@ -48,20 +49,12 @@ impl ValueNet {
         let mut store = ParamStore::new();
         let mut layers = Vec::new();
         let mut fan_in = obs_dim + act_dim + steps;
-        for (i, &w) in widths.iter().chain(std::iter::once(&1)).enumerate() {
-            let gain = if i == widths.len() { 1.0 } else { std::f64::consts::SQRT_2 };
-            let weight = init::orthogonal(rng, fan_in, w, gain);
-            layers.push(Linear::from_host(
-                &mut store,
-                &format!("value{i}"),
-                weight,
-                vec![0.0; w],
-                fan_in,
-                DType::F32,
-                &Device::Cpu,
-            )?);
+        for (i, &w) in widths.iter().enumerate() {
+            layers.push(orthogonal_layer(&mut store, &format!("value{i}"), fan_in, w, std::f64::consts::SQRT_2, rng)?);
             fan_in = w;
         }
+        let out = orthogonal_layer(&mut store, &format!("value{}", widths.len()), fan_in, 1, 1.0, rng)?;
+        layers.push(out);
         Ok(Self { store, layers, steps })
     }
 
@@ -80,14 +73,8 @@ impl ValueNet {
 
     /// `V` per row, `[B]`, with gradient.
     fn forward(&self, obs: &[f32], x: &[f32], steps: &[usize]) -> Result<Tensor, AlgoError> {
-        let mut h = self.input(obs, x, steps)?;
-        for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(&h)?;
-            if i + 1 < self.layers.len() {
-                h = h.tanh()?;
-            }
-        }
-        Ok(h.squeeze(1)?)
+        let (hidden, out) = self.layers.split_at(self.layers.len() - 1);
+        Ok(out[0].forward(&tanh_mlp(hidden, &self.input(obs, x, steps)?)?)?.squeeze(1)?)
     }
 
     /// All parameters, sorted by name.
