@@ -101,3 +101,33 @@ fn bad_train_requests_fail_before_any_work() {
     let (ok, _, stderr) = dime(&["train", "--config", bad.to_str().unwrap(), "--out", out]);
     assert!(!ok && stderr.contains("bad.toml"), "{stderr}");
 }
+
+/// SIGTERM (a cluster's preemption, `kill`) stops a run the way Ctrl-C does: with a checkpoint
+/// that `dime resume` continues.
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_a_run_with_a_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dime"))
+        .args(["train", "--algo", "sac", "--preset", "smoke", "--steps", "1000000", "--out"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("dime binary runs");
+    // Wait for the first evaluation row, so that the run is well under way.
+    let metrics = dir.join("metrics.csv");
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&metrics).map_or(0, |t| t.lines().count()) < 2 {
+        assert!(started.elapsed().as_secs() < 120, "no evaluation within two minutes");
+        assert!(child.try_wait().unwrap().is_none(), "dime ended early");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SAFETY: `kill` with a valid pid and signal number has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "an interrupted run exits normally: {status}");
+    let latest = std::fs::read_to_string(dir.join("checkpoints").join("LATEST")).expect("a checkpoint was written");
+    assert!(!latest.trim().is_empty());
+}
