@@ -6,8 +6,7 @@ use candle_core::{Device, Tensor, Var};
 use super::loss::expected_value;
 use super::net::{forward_eval, input_grad_eval, OutputHead};
 use super::params::{MemberSlots, ParamViews};
-use super::{append_pairs, host_values, norm_config, running_stats};
-use crate::error::check_shape;
+use super::{append_pairs, check_action_query, host_values, norm_config, running_stats, sum_action_grads};
 use crate::{CategoricalCritic, CriticError};
 
 impl CategoricalCritic {
@@ -31,11 +30,7 @@ impl CategoricalCritic {
         actions: &[f32],
         rows: usize,
     ) -> Result<(Vec<f32>, Vec<f32>), CriticError> {
-        if rows == 0 {
-            return Err(CriticError::Shape { what: "observations", expected: vec![1, self.obs_dim], got: vec![0] });
-        }
-        check_shape("observations", &[rows * self.obs_dim], &[obs.len()])?;
-        check_shape("actions", &[rows * self.action_dim], &[actions.len()])?;
+        check_action_query(obs, actions, rows, self.obs_dim, self.action_dim)?;
         if !super::applies(&self.store) {
             return self.mean_q_and_action_grad_candle(obs, actions, rows);
         }
@@ -71,13 +66,11 @@ impl CategoricalCritic {
         } else {
             (0..members).map(member).collect::<Result<_, _>>()?
         };
-        let (mut q_sum, mut grad) = (vec![0.0f32; rows], vec![0.0f32; rows * self.action_dim]);
-        for (q, input_grad) in &per_member {
+        let mut q_sum = vec![0.0f32; rows];
+        for (q, _) in &per_member {
             q_sum.iter_mut().zip(q).for_each(|(s, q)| *s += q);
-            for (g, row) in grad.chunks_exact_mut(self.action_dim).zip(input_grad.chunks_exact(input)) {
-                g.iter_mut().zip(&row[self.obs_dim..]).for_each(|(g, d)| *g += d);
-            }
         }
+        let grad = sum_action_grads(per_member.iter().map(|(_, g)| g), rows, self.obs_dim, self.action_dim);
         let mean_q = q_sum.into_iter().map(|q| q / members as f32).collect();
         Ok((mean_q, grad))
     }

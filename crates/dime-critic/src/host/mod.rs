@@ -47,6 +47,39 @@ fn append_pairs(obs: &[f32], actions: &[f32], rows: usize, out: &mut Vec<f32>) {
     }
 }
 
+/// Check an actor's query of `rows` observations `[rows, obs_dim]` and actions
+/// `[rows, action_dim]`: `rows = 0` or mismatched lengths are a [`CriticError::Shape`].
+fn check_action_query(
+    obs: &[f32],
+    actions: &[f32],
+    rows: usize,
+    obs_dim: usize,
+    action_dim: usize,
+) -> Result<(), CriticError> {
+    if rows == 0 {
+        return Err(CriticError::Shape { what: "observations", expected: vec![1, obs_dim], got: vec![0] });
+    }
+    crate::error::check_shape("observations", &[rows * obs_dim], &[obs.len()])?;
+    crate::error::check_shape("actions", &[rows * action_dim], &[actions.len()])
+}
+
+/// `Σ_members ∂/∂a` from each member's gradient to its `[obs | actions]` input rows:
+/// the action columns, summed in member order, `[rows, action_dim]`.
+fn sum_action_grads<'a>(
+    input_grads: impl IntoIterator<Item = &'a Vec<f32>>,
+    rows: usize,
+    obs_dim: usize,
+    action_dim: usize,
+) -> Vec<f32> {
+    let mut grad = vec![0.0f32; rows * action_dim];
+    for input_grad in input_grads {
+        for (g, row) in grad.chunks_exact_mut(action_dim).zip(input_grad.chunks_exact(obs_dim + action_dim)) {
+            g.iter_mut().zip(&row[obs_dim..]).for_each(|(g, d)| *g += d);
+        }
+    }
+    grad
+}
+
 /// The constants of the critic's BatchRenorm layers (a placeholder without normalisation, never
 /// read because such a member has no BatchRenorm layer).
 fn norm_config(normalisation: Normalisation) -> BatchRenormConfig {

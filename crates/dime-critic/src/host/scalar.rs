@@ -8,9 +8,8 @@ use std::time::Instant;
 use super::net::{backward_train, forward_eval, forward_train, input_grad_eval, MemberGrads, OutputHead, TrainTrace};
 use super::params::{MemberSlots, MemberView, ParamViews};
 use super::update::{adam_step, move_running_statistics};
-use super::{append_pairs, host_values, norm_config, running_stats};
+use super::{append_pairs, check_action_query, host_values, norm_config, running_stats, sum_action_grads};
 use crate::batch::check_batch;
-use crate::error::check_shape;
 use crate::{CriticBatch, CriticError, CriticUpdate, Normalisation, ScalarCritic, TdInputs, UpdateTimings};
 
 /// `y_b = r_b + m_b·γ·(min_i Q_i(s'_b, a'_b) − α·log π(a'_b|s'_b))` ([`crate::soft_q_target`]),
@@ -137,11 +136,7 @@ impl ScalarCritic {
         actions: &[f32],
         rows: usize,
     ) -> Result<(Vec<f32>, Vec<f32>), CriticError> {
-        if rows == 0 {
-            return Err(CriticError::Shape { what: "observations", expected: vec![1, self.obs_dim], got: vec![0] });
-        }
-        check_shape("observations", &[rows * self.obs_dim], &[obs.len()])?;
-        check_shape("actions", &[rows * self.action_dim], &[actions.len()])?;
+        check_action_query(obs, actions, rows, self.obs_dim, self.action_dim)?;
         if !super::applies(&self.store) {
             return self.min_q_and_action_grad_candle(obs, actions, rows);
         }
@@ -165,13 +160,7 @@ impl ScalarCritic {
                 traces[i].probs.iter().zip(&min_q).map(|(q, m)| if q == m { 1.0 } else { 0.0 }).collect();
             input_grad_eval(&members[i], &traces[i], &selected, rows)
         });
-        let mut grad = vec![0.0f32; rows * self.action_dim];
-        for input_grad in &input_grads {
-            for (g, row) in grad.chunks_exact_mut(self.action_dim).zip(input_grad.chunks_exact(input)) {
-                g.iter_mut().zip(&row[self.obs_dim..]).for_each(|(g, d)| *g += d);
-            }
-        }
-        Ok((min_q, grad))
+        Ok((min_q, sum_action_grads(&input_grads, rows, self.obs_dim, self.action_dim)))
     }
 
     /// The same through candle autograd (f64 parameters, other devices).
