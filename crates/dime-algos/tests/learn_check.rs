@@ -95,12 +95,19 @@ fn diffppo_cpu_reaches_minus_400_on_pendulum_by_150000_steps() {
 #[test]
 #[ignore = "slow: cargo xtask learn-check"]
 fn dime_reaches_more_than_one_goal_on_multi_goal() {
-    let (task, seed, steps) = ("toy/multi-goal", 0, 12_000);
-    let mut config = RunConfig::from_preset(Algo::Dime, "cpu", task, seed, steps).unwrap();
+    let mut config = RunConfig::from_preset(Algo::Dime, "cpu", "toy/multi-goal", 0, 12_000).unwrap();
     if let AgentConfig::Dime(cfg) = &mut config.agent {
         cfg.support = SupportChoice::FromCritic;
         cfg.critic = cfg.critic.clone().with_support(-3000.0, 1000.0);
     }
+    let reached = goals_after_training(&config);
+    assert!(reached > 1, "DIME reached {reached} goal(s) across 50 evaluation episodes");
+}
+
+/// Train `config` as `dime train` would, then roll out 50 evaluation-mode episodes on a fresh
+/// environment and count the goals (radius 1, the task's own) their final positions reached.
+fn goals_after_training(config: &RunConfig) -> usize {
+    let (task, seed) = (config.task.as_str(), config.seed);
     let (mut agent, resolved) = config.build_agent().unwrap();
     let (train, eval) = (make_unit(task, &resolved.env).unwrap(), make_unit(task, &resolved.env).unwrap());
     let mut trainer = Trainer::new(resolved.loop_cfg.clone(), agent.as_mut(), train, eval, seed, None).unwrap();
@@ -126,5 +133,5 @@ fn dime_reaches_more_than_one_goal_on_multi_goal() {
     }
     let reached = goals_reached(&finals, 1.0);
     println!("final positions: {finals:?}\ngoals reached: {reached} of 4");
-    assert!(reached > 1, "DIME reached {reached} goal(s) across 50 evaluation episodes");
+    reached
 }
