@@ -23,7 +23,8 @@ pub const PPO_METRICS: [&str; 6] =
     ["policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "learning_rate"];
 
 /// What `act` decided in explore mode, waiting for the loop to store its transition.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct Pending {
     pub raw_obs: Vec<f32>,
     pub obs: Vec<f32>,
@@ -33,7 +34,8 @@ pub(super) struct Pending {
 }
 
 /// One rollout, step-major, as the update reads it.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct Rollout {
     /// Normalised observations `[T, o]`.
     pub obs: Vec<f32>,

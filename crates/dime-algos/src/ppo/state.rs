@@ -23,31 +23,8 @@ struct State {
     env_steps: u64,
     obs_stats: RunningMeanStd,
     rewards: RewardScaler,
-    pending: Option<PendingState>,
-    rollout: RolloutState,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PendingState {
-    raw_obs: Vec<f32>,
-    obs: Vec<f32>,
-    action: Vec<f32>,
-    log_prob: f32,
-    value: f32,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RolloutState {
-    obs: Vec<f32>,
-    actions: Vec<f32>,
-    log_probs: Vec<f32>,
-    values: Vec<f32>,
-    rewards: Vec<f32>,
-    next_values: Vec<f32>,
-    terminated: Vec<bool>,
-    ended: Vec<bool>,
+    pending: Option<Pending>,
+    rollout: Rollout,
 }
 
 impl PpoAgent {
@@ -57,30 +34,14 @@ impl PpoAgent {
         put_store(&mut arrays, "ppo", self.policy.params())?;
         let (m, v) = self.adam.moments();
         put_moments(&mut arrays, "ppo_adam", m, v);
-        let r = &self.rollout;
         let state = State {
             adam_steps: self.adam.steps(),
             learning_rate: self.adam.config().lr,
             env_steps: self.env_steps,
             obs_stats: self.obs_stats.clone(),
             rewards: self.rewards.clone(),
-            pending: self.pending.as_ref().map(|p| PendingState {
-                raw_obs: p.raw_obs.clone(),
-                obs: p.obs.clone(),
-                action: p.action.clone(),
-                log_prob: p.log_prob,
-                value: p.value,
-            }),
-            rollout: RolloutState {
-                obs: r.obs.clone(),
-                actions: r.actions.clone(),
-                log_probs: r.log_probs.clone(),
-                values: r.values.clone(),
-                rewards: r.rewards.clone(),
-                next_values: r.next_values.clone(),
-                terminated: r.terminated.clone(),
-                ended: r.ended.clone(),
-            },
+            pending: self.pending.clone(),
+            rollout: self.rollout.clone(),
         };
         pack_agent_files(ARRAYS_FILE, &arrays, STATE_FILE, &state)
     }
@@ -101,24 +62,8 @@ impl PpoAgent {
         self.env_steps = state.env_steps;
         self.obs_stats = state.obs_stats;
         self.rewards = state.rewards;
-        self.pending = state.pending.map(|p| Pending {
-            raw_obs: p.raw_obs,
-            obs: p.obs,
-            action: p.action,
-            log_prob: p.log_prob,
-            value: p.value,
-        });
-        let r = state.rollout;
-        self.rollout = Rollout {
-            obs: r.obs,
-            actions: r.actions,
-            log_probs: r.log_probs,
-            values: r.values,
-            rewards: r.rewards,
-            next_values: r.next_values,
-            terminated: r.terminated,
-            ended: r.ended,
-        };
+        self.pending = state.pending;
+        self.rollout = state.rollout;
         Ok(())
     }
 }

@@ -84,7 +84,8 @@ impl ValueNet {
 }
 
 /// The chain `act` sampled, waiting for its environment transition.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct PendingChain {
     pub raw_obs: Vec<f32>,
     pub obs: Vec<f32>,
@@ -97,7 +98,8 @@ pub(super) struct PendingChain {
 }
 
 /// Augmented transitions of one rollout, in order.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct AugmentedRollout {
     pub obs: Vec<f32>,
     pub x: Vec<f32>,
@@ -327,12 +329,9 @@ impl Agent for DiffPpoAgent {
         let normalised = self.normalised(obs);
         let k_steps = self.cfg.sampler.diffusion_steps;
         let mut states = self.prior_sample(rng);
-        let (mut log_pi, mut log_ratio, mut values) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut log_pi, mut log_ratio) = (Vec::new(), Vec::new());
         for k in 0..k_steps {
             let x = states[k * self.act_dim..].to_vec();
-            if mode == ActMode::Explore {
-                values.push(host(&self.value.forward(&normalised, &x, &[k])?.detach())?[0]);
-            }
             let (x_next, lp, ratio) = self.step_one(&normalised, &x, k, rng)?;
             states.extend_from_slice(&x_next);
             log_pi.push(lp);
@@ -343,6 +342,10 @@ impl Agent for DiffPpoAgent {
             *out = x.tanh().clamp(-clip, clip);
         }
         if mode == ActMode::Explore {
+            // V(s, x_k, k) of the K augmented states, in one batch once the chain is known.
+            let steps: Vec<usize> = (0..k_steps).collect();
+            let x = &states[..k_steps * self.act_dim];
+            let values = host(&self.value.forward(&normalised.repeat(k_steps), x, &steps)?.detach())?;
             self.pending =
                 Some(PendingChain { raw_obs: obs.to_vec(), obs: normalised, states, log_pi, log_ratio, values });
         }

@@ -22,35 +22,8 @@ struct State {
     value_adam_steps: u64,
     obs_stats: RunningMeanStd,
     rewards: RewardScaler,
-    pending: Option<Pending>,
-    rollout: Rollout,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Pending {
-    raw_obs: Vec<f32>,
-    obs: Vec<f32>,
-    states: Vec<f32>,
-    log_pi: Vec<f32>,
-    log_ratio: Vec<f32>,
-    values: Vec<f32>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Rollout {
-    obs: Vec<f32>,
-    x: Vec<f32>,
-    steps: Vec<usize>,
-    x_next: Vec<f32>,
-    log_pi: Vec<f32>,
-    values: Vec<f32>,
-    rewards: Vec<f32>,
-    next_values: Vec<f32>,
-    discounts: Vec<f32>,
-    terminated: Vec<bool>,
-    ended: Vec<bool>,
+    pending: Option<PendingChain>,
+    rollout: AugmentedRollout,
 }
 
 impl DiffPpoAgent {
@@ -63,34 +36,13 @@ impl DiffPpoAgent {
         put_moments(&mut arrays, "policy_adam", m, v);
         let (m, v) = self.value_adam.moments();
         put_moments(&mut arrays, "value_adam", m, v);
-        let p = self.pending.clone();
-        let r = self.rollout.clone();
         let state = State {
             policy_adam_steps: self.policy_adam.steps(),
             value_adam_steps: self.value_adam.steps(),
             obs_stats: self.obs_stats.clone(),
             rewards: self.rewards.clone(),
-            pending: p.map(|p| Pending {
-                raw_obs: p.raw_obs,
-                obs: p.obs,
-                states: p.states,
-                log_pi: p.log_pi,
-                log_ratio: p.log_ratio,
-                values: p.values,
-            }),
-            rollout: Rollout {
-                obs: r.obs,
-                x: r.x,
-                steps: r.steps,
-                x_next: r.x_next,
-                log_pi: r.log_pi,
-                values: r.values,
-                rewards: r.rewards,
-                next_values: r.next_values,
-                discounts: r.discounts,
-                terminated: r.terminated,
-                ended: r.ended,
-            },
+            pending: self.pending.clone(),
+            rollout: self.rollout.clone(),
         };
         pack_agent_files(ARRAYS_FILE, &arrays, STATE_FILE, &state)
     }
@@ -112,28 +64,8 @@ impl DiffPpoAgent {
         }
         self.obs_stats = state.obs_stats;
         self.rewards = state.rewards;
-        self.pending = state.pending.map(|p| PendingChain {
-            raw_obs: p.raw_obs,
-            obs: p.obs,
-            states: p.states,
-            log_pi: p.log_pi,
-            log_ratio: p.log_ratio,
-            values: p.values,
-        });
-        let r = state.rollout;
-        self.rollout = AugmentedRollout {
-            obs: r.obs,
-            x: r.x,
-            steps: r.steps,
-            x_next: r.x_next,
-            log_pi: r.log_pi,
-            values: r.values,
-            rewards: r.rewards,
-            next_values: r.next_values,
-            discounts: r.discounts,
-            terminated: r.terminated,
-            ended: r.ended,
-        };
+        self.pending = state.pending;
+        self.rollout = state.rollout;
         Ok(())
     }
 }
