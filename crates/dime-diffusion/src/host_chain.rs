@@ -14,7 +14,7 @@
 //! (different summation order in the products; tested).
 
 use candle_core::{DType, Tensor};
-use dime_nn::host_gemm::Gemm;
+use dime_nn::host_gemm::{transpose, Gemm};
 use dime_nn::skinny::{rank_product, row_dots};
 use dime_nn::Activation;
 
@@ -47,23 +47,6 @@ pub(crate) struct TransposedWeights {
     pub hidden: Vec<Vec<f32>>,
     /// `W_outᵀ`, `[d, H]`.
     pub output: Vec<f32>,
-}
-
-/// `mᵀ` for a row-major `m: [rows, cols]`, in 16×16 tiles (a tile's reads and writes stay in
-/// a few cache lines).
-fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    const TILE: usize = 16;
-    let mut t = vec![0.0; m.len()];
-    for r0 in (0..rows).step_by(TILE) {
-        for c0 in (0..cols).step_by(TILE) {
-            for r in r0..(r0 + TILE).min(rows) {
-                for c in c0..(c0 + TILE).min(cols) {
-                    t[c * rows + r] = m[r * cols + c];
-                }
-            }
-        }
-    }
-    t
 }
 
 /// Sizes of one chain evaluation.

@@ -99,6 +99,23 @@ impl Gemm {
     }
 }
 
+/// `mᵀ` for a row-major `m: [rows, cols]`, in 16×16 tiles (a tile's reads and writes stay in
+/// a few cache lines).
+pub fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    const TILE: usize = 16;
+    let mut t = vec![0.0; m.len()];
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    t[c * rows + r] = m[r * cols + c];
+                }
+            }
+        }
+    }
+    t
+}
+
 /// `out[i, j] += Σ_rows g[r, j]` — the bias gradient of a layer: column sums of `g: [rows, n]`
 /// added into `out: [n]`.
 pub fn add_column_sums(g: &[f32], out: &mut [f32]) {

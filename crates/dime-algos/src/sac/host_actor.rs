@@ -8,7 +8,7 @@
 //! softplus(−2u_i))]`.
 
 use dime_nn::host::product_with_sums;
-use dime_nn::host_gemm::{add_column_sums, Gemm};
+use dime_nn::host_gemm::{add_column_sums, transpose, Gemm};
 use dime_nn::skinny::{rank_product, row_dots};
 use dime_nn::Activation;
 
@@ -59,16 +59,6 @@ pub(crate) struct ActorTape {
     pub action: Vec<f32>,
     /// `log π(a|s)`, `[R]`.
     pub log_prob: Vec<f32>,
-}
-
-fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut t = vec![0.0; m.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            t[c * rows + r] = m[r * cols + c];
-        }
-    }
-    t
 }
 
 fn softplus(x: f32) -> f32 {
