@@ -144,6 +144,11 @@ impl ReplayBuffer {
         self.capacity
     }
 
+    /// Widths of the observation and action columns.
+    pub fn dims(&self) -> (usize, usize) {
+        (self.obs_dim, self.act_dim)
+    }
+
     /// Append a transition, overwriting the oldest when full.
     pub fn push(&mut self, t: Transition<'_>) -> Result<(), AlgoError> {
         let (od, ad) = (self.obs_dim, self.act_dim);
@@ -193,10 +198,15 @@ impl ReplayBuffer {
 
     /// The newest stored transition (what an on-policy learner reads after each environment step).
     pub fn latest(&self) -> Option<Transition<'_>> {
-        if self.len == 0 {
+        self.len.checked_sub(1).and_then(|i| self.get(i))
+    }
+
+    /// Stored transition `i` (0 = oldest still held).
+    pub fn get(&self, i: usize) -> Option<Transition<'_>> {
+        if i >= self.len {
             return None;
         }
-        let i = (self.head + self.capacity - 1) % self.capacity;
+        let i = self.physical(i);
         let (od, ad) = (self.obs_dim, self.act_dim);
         Some(Transition {
             obs: &self.obs[i * od..(i + 1) * od],

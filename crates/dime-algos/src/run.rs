@@ -11,6 +11,7 @@ use crate::agent::Agent;
 use crate::crossq;
 use crate::dime::{DimeAgent, DimeConfig};
 use crate::dmerl::diffppo::{DiffPpoAgent, DiffPpoConfig};
+use crate::dmerl::diffsac::{DiffSacAgent, DiffSacConfig};
 use crate::error::AlgoError;
 use crate::ppo::{PpoAgent, PpoConfig};
 use crate::sac::{SacAgent, SacConfig};
@@ -31,11 +32,13 @@ pub enum Algo {
     Ppo,
     /// PPO on the diffusion-augmented MDP (Sanokowski et al., 2025), on-policy.
     Diffppo,
+    /// SAC on the diffusion-augmented MDP (dmerl.md §7, inferred), off-policy.
+    Diffsac,
 }
 
 impl Algo {
     /// Every algorithm `dime train` can run.
-    pub const ALL: [Algo; 5] = [Algo::Dime, Algo::Sac, Algo::Crossq, Algo::Ppo, Algo::Diffppo];
+    pub const ALL: [Algo; 6] = [Algo::Dime, Algo::Sac, Algo::Crossq, Algo::Ppo, Algo::Diffppo, Algo::Diffsac];
 
     /// The name used on the command line and in configs.
     pub fn name(self) -> &'static str {
@@ -45,6 +48,7 @@ impl Algo {
             Algo::Crossq => "crossq",
             Algo::Ppo => "ppo",
             Algo::Diffppo => "diffppo",
+            Algo::Diffsac => "diffsac",
         }
     }
 
@@ -64,6 +68,7 @@ impl Algo {
             Algo::Crossq => &crossq::PRESETS,
             Algo::Ppo => &PpoConfig::PRESETS,
             Algo::Diffppo => &DiffPpoConfig::PRESETS,
+            Algo::Diffsac => &DiffSacConfig::PRESETS,
         }
     }
 }
@@ -82,6 +87,8 @@ pub enum AgentConfig {
     Ppo(PpoConfig),
     /// DiffPPO's settings.
     Diffppo(DiffPpoConfig),
+    /// DiffSAC's settings.
+    Diffsac(DiffSacConfig),
 }
 
 /// Everything that defines a run; written, resolved, to `config.toml`.
@@ -116,6 +123,7 @@ impl RunConfig {
             Algo::Crossq => AgentConfig::Crossq(crossq::preset(preset).ok_or_else(unknown)?),
             Algo::Ppo => AgentConfig::Ppo(PpoConfig::preset(preset).ok_or_else(unknown)?),
             Algo::Diffppo => AgentConfig::Diffppo(DiffPpoConfig::preset(preset).ok_or_else(unknown)?),
+            Algo::Diffsac => AgentConfig::Diffsac(DiffSacConfig::preset(preset).ok_or_else(unknown)?),
         };
         let env = EnvConfig::default();
         dime_envs::spec(task, &env)?;
@@ -162,6 +170,7 @@ impl RunConfig {
             AgentConfig::Crossq(_) => Algo::Crossq,
             AgentConfig::Ppo(_) => Algo::Ppo,
             AgentConfig::Diffppo(_) => Algo::Diffppo,
+            AgentConfig::Diffsac(_) => Algo::Diffsac,
         }
     }
 
@@ -204,6 +213,9 @@ impl RunConfig {
             ),
             AgentConfig::Diffppo(cfg) => {
                 Box::new(DiffPpoAgent::new(cfg.clone(), spec.obs_dim, spec.act_dim, &mut init)?)
+            }
+            AgentConfig::Diffsac(cfg) => {
+                Box::new(DiffSacAgent::new(cfg.clone(), spec.obs_dim, spec.act_dim, &mut init)?)
             }
         };
         Ok((agent, resolved))

@@ -78,6 +78,15 @@ impl ActingPolicy {
     /// One action for one observation with given prior sample `x0: [d]` and step noise
     /// `eps: [K·d]` (row-major `[K, d]`), on host slices.
     pub fn act_one_with_noise(&self, obs: &[f32], x0: &[f32], eps: &[f32]) -> Result<Vec<f32>, SamplerError> {
+        let states = self.chain_one_with_noise(obs, x0, eps)?;
+        let d = self.policy.action_dim();
+        Ok(states[states.len() - d..].iter().map(|v| v.tanh()).collect())
+    }
+
+    /// The pre-tanh states `x_0..x_K` (`[(K+1)·d]`, row-major) of one observation's chain with
+    /// given prior sample `x0: [d]` and step noise `eps: [K·d]`, on host slices (what an
+    /// algorithm that learns from every denoising step stores, dmerl.md §3).
+    pub fn chain_one_with_noise(&self, obs: &[f32], x0: &[f32], eps: &[f32]) -> Result<Vec<f32>, SamplerError> {
         let (o, d, steps) = (self.policy.obs_dim(), self.policy.action_dim(), self.policy.config().diffusion_steps);
         if obs.len() != o {
             return Err(SamplerError::ObservationWidth { expected: o, got: vec![obs.len()] });
@@ -101,6 +110,8 @@ impl ActingPolicy {
         let mut obs_term = vec![0.0f32; width];
         vec_mat_add(obs, &net.weight_obs, &mut obs_term);
         let mut x = x0.to_vec();
+        let mut states = Vec::with_capacity((steps + 1) * d);
+        states.extend_from_slice(x0);
         let mut score = vec![0.0f32; d];
         for k in 0..steps {
             let mut h = obs_term.clone();
@@ -122,8 +133,9 @@ impl ActingPolicy {
                 let mean = x[i] + self.eta[k * d + i] * (f - x[i] / prior_var);
                 x[i] = mean + self.scale[k * d + i] * eps[k * d + i];
             }
+            states.extend_from_slice(&x);
         }
-        Ok(x.iter().map(|v| v.tanh()).collect())
+        Ok(states)
     }
 }
 
