@@ -27,7 +27,7 @@ enum Task {
     Tidy,
     /// Run every missing (algorithm, task, seed) of a suite, resuming interrupted runs; then report.
     Reproduce {
-        /// Suite name in xtask/suites/ (quick, cpu-classic, paper-dmc, paper-gym) or a suite file.
+        /// Suite name in xtask/suites/ (quick, cpu-classic, dmerl-classic, paper-dmc, paper-gym) or a suite file.
         suite: String,
         /// Runs side by side.
         #[arg(long, default_value_t = 1)]
@@ -143,7 +143,7 @@ fn build_dime(root: &Path) -> Result<PathBuf> {
 }
 
 /// Learning checks, in release mode: each crate's `learn_check` test target holds `#[ignore]`d
-/// tests, run here explicitly (sampler, critic, then the agents: about an hour on 2 cores).
+/// tests, run here explicitly (sampler, critic, then the agents: about 1.5 hours on 2 cores).
 fn learn_check(root: &Path) -> Result<()> {
     for package in ["dime-diffusion", "dime-critic", "dime-algos"] {
         cargo(root, &["test", "--release", "-p", package, "--test", "learn_check", "--", "--ignored", "--nocapture"])?;

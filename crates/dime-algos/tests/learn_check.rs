@@ -2,8 +2,8 @@
 //! `cargo xtask learn-check` in release mode. Each trains the preset exactly as `dime train`
 //! would (same `RunConfig`), on 3 seeds, and requires at least 2 of them to reach the threshold.
 //! Cost on the 2-core project machine: DIME ≈ 16 min per seed on one core (≈ 10 env steps/s once
-//! learning runs, 5 000 warm-up steps first), the multi-goal check ≈ 12 min, SAC and PPO a few
-//! minutes per seed.
+//! learning runs, 5 000 warm-up steps first), the multi-goal check ≈ 12 min, DiffPPO ≈ 6 min and
+//! DiffSAC ≈ 8 min per seed, SAC and PPO a few minutes per seed.
 
 use std::sync::atomic::AtomicBool;
 
@@ -81,6 +81,17 @@ fn ppo_cpu_reaches_minus_400_on_pendulum_by_100000_steps() {
 #[ignore = "slow: cargo xtask learn-check"]
 fn diffppo_cpu_reaches_minus_400_on_pendulum_by_150000_steps() {
     check(Algo::Diffppo, 150_000, -400.0);
+}
+
+/// Issue 8: "DiffSAC reaches −250 or better, within a budget you state and justify". 40 000
+/// steps: the cpu preset first reached −250 at 30 000 steps on seeds 0 and 1 (−207 and −206;
+/// 2026-11-22). That is 2–3× later than SAC, as expected of the augmented MDP: one environment
+/// step is K = 8 augmented steps, so a Bellman backup across an environment step is 8 chained
+/// bootstraps, each through Polyak-averaged targets. About 8 minutes per seed on one core.
+#[test]
+#[ignore = "slow: cargo xtask learn-check"]
+fn diffsac_cpu_reaches_minus_250_on_pendulum_by_40000_steps() {
+    check(Algo::Diffsac, 40_000, -250.0);
 }
 
 /// Issue 5: "DIME on `toy/multi-goal` reaches more than one goal across evaluation episodes".

@@ -9,7 +9,9 @@
 //! nothing in the arithmetic of an update.
 //!
 //! Cases: DIME `paper_dmc` on HalfCheetah dimensions (observation 17, action 6; 2×2048 critics),
-//! DIME `cpu` on Pendulum dimensions (3 / 1), SAC `cpu` on Pendulum dimensions. Each runs with
+//! DIME `cpu` on Pendulum dimensions (3 / 1), SAC `cpu` and DiffSAC `cpu` on Pendulum dimensions
+//! (DiffSAC completes the synthetic transitions' chains with its reference kernels, as it does
+//! for warm-up transitions, in its first update, before the clock starts). Each runs with
 //! the thread count of the process: `RAYON_NUM_THREADS=1` and `=2` give the 1- and 2-thread
 //! figures (`CANDLE_NUM_THREADS=1` keeps candle's element-wise pool out of the way).
 //!
@@ -24,6 +26,7 @@ use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 use dime_algos::dime::{DimeAgent, DimeConfig};
+use dime_algos::dmerl::diffsac::{DiffSacAgent, DiffSacConfig};
 use dime_algos::sac::{SacAgent, SacConfig};
 use dime_algos::{ActMode, Agent, ReplayBuffer, Transition};
 use rand::{Rng, SeedableRng};
@@ -101,6 +104,7 @@ fn matmul_gflops() -> f64 {
 enum Learner {
     Dime(DimeConfig),
     Sac(SacConfig),
+    DiffSac(DiffSacConfig),
 }
 
 struct Case {
@@ -140,6 +144,13 @@ fn cases() -> Vec<Case> {
             steps: (20, 600),
             reference: "Stable-Baselines3 SAC 62–76 steps/s; target ≥ 5× that",
         },
+        Case {
+            name: "diffsac cpu, obs 3 / act 1 (Pendulum)",
+            dims: (3, 1),
+            learner: Learner::DiffSac(DiffSacConfig::cpu()),
+            steps: (20, 300),
+            reference: "no published figure; next to SAC's case above it shows the cost of the augmented MDP",
+        },
     ]
 }
 
@@ -170,6 +181,10 @@ fn run(case: Case, scale: f64, threads: usize) {
         }
         Learner::Sac(cfg) => {
             let mut agent = SacAgent::new(cfg, o, a, &mut rng).expect("SAC agent");
+            (seconds_per_step(&mut agent, &replay, o, a, case.steps.0, measured), String::new())
+        }
+        Learner::DiffSac(cfg) => {
+            let mut agent = DiffSacAgent::new(cfg, o, a, &mut rng).expect("DiffSAC agent");
             (seconds_per_step(&mut agent, &replay, o, a, case.steps.0, measured), String::new())
         }
     };

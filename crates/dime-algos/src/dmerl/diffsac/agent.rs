@@ -302,18 +302,18 @@ impl DiffSacAgent {
         Ok((report.loss, report.mean_q))
     }
 
-    /// Actor update on one denoising step per row: `mean[α·ℓ_k − min_j Q_j]` at a
-    /// reparameterised `x_{k+1}`; the critic's action gradient enters as a stop-gradient
-    /// cotangent. Returns (loss, mean ℓ_k).
-    fn update_actor(
-        &mut self,
+    /// The actor loss `mean[α·ℓ_k − min_j Q_j(s̃_k, x_{k+1})]` on one denoising step per row,
+    /// at `x_{k+1} = μ_θ + ς ⊙ eps` (reparameterised), and its gradient for every policy
+    /// parameter (zero for the step sizes unless they are learned). The critic's action gradient
+    /// enters as a stop-gradient cotangent of `x_{k+1}`. Returns (gradients, loss, mean ℓ_k).
+    fn actor_gradients(
+        &self,
         rows: &AugmentedBatch,
         alpha: f64,
-        rng: &mut ChaCha8Rng,
-    ) -> Result<(f64, f64), AlgoError> {
+        eps: &Tensor,
+    ) -> Result<(Vec<Vec<f32>>, f64, f64), AlgoError> {
         let (b, d) = (rows.steps.len(), self.act_dim);
-        let eps = Tensor::from_vec(init::standard_normal(rng, b * d), (b, d), &Device::Cpu)?;
-        let (x_next, lp) = self.policy.sample_step(&tensor(&rows.obs, b)?, &tensor(&rows.x, b)?, &rows.steps, &eps)?;
+        let (x_next, lp) = self.policy.sample_step(&tensor(&rows.obs, b)?, &tensor(&rows.x, b)?, &rows.steps, eps)?;
         let log_ratio = lp.log_ratio()?;
         let state = self.critic_state(&rows.obs, &rows.x, &rows.steps);
         let (min_q, q_grad) = self.critic.min_q_and_action_grad(&state, &host(&x_next)?, b)?;
@@ -327,11 +327,24 @@ impl DiffSacAgent {
                 }
             }
         }
-        self.actor_adam.step(self.policy.params(), &grads)?;
-        self.acting = None;
         let log_ratio = host(&log_ratio.detach())?;
         let loss = log_ratio.iter().zip(&min_q).map(|(l, q)| f64::from(alpha as f32 * l - q)).sum::<f64>() / b as f64;
-        Ok((loss, log_ratio.iter().map(|&v| f64::from(v)).sum::<f64>() / b as f64))
+        Ok((grads, loss, log_ratio.iter().map(|&v| f64::from(v)).sum::<f64>() / b as f64))
+    }
+
+    /// Actor update: [`Self::actor_gradients`] with fresh noise, then Adam. Returns (loss, mean ℓ_k).
+    fn update_actor(
+        &mut self,
+        rows: &AugmentedBatch,
+        alpha: f64,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<(f64, f64), AlgoError> {
+        let (b, d) = (rows.steps.len(), self.act_dim);
+        let eps = Tensor::from_vec(init::standard_normal(rng, b * d), (b, d), &Device::Cpu)?;
+        let (grads, loss, mean_log_ratio) = self.actor_gradients(rows, alpha, &eps)?;
+        self.actor_adam.step(self.policy.params(), &grads)?;
+        self.acting = None;
+        Ok((loss, mean_log_ratio))
     }
 
     /// Temperature update on `H = −K·mean(ℓ_k)`: the actor update's ℓ, or a fresh sample's.

@@ -71,3 +71,39 @@ fn the_critic_sees_the_step_index_one_hot() {
     let rows = a.critic_state(&[1.0, 2.0, 3.0, 4.0], &[5.0, 6.0, 7.0, 8.0], &[2, 0]);
     assert_eq!(rows, vec![1.0, 2.0, 5.0, 6.0, 0.0, 0.0, 1.0, 3.0, 4.0, 7.0, 8.0, 1.0, 0.0, 0.0]);
 }
+
+#[test]
+fn actor_gradients_equal_autograd_through_the_min_over_the_critic_members() {
+    // The host path feeds ∂min_j Q_j/∂x_{k+1} back as a cotangent; candle autograd through the
+    // critic's eval-mode members and their minimum must give the same parameter gradients.
+    let mut a = agent(DiscountMode::PerEnvStep);
+    fill(&mut a);
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let rows = a.augmented_rows(0, 2, &mut rng).unwrap();
+    let eps = Tensor::new(&[[0.3f32, -1.2], [0.7, 0.1]], &Device::Cpu).unwrap();
+    let alpha = 0.2;
+    let (grads, loss, _) = a.actor_gradients(&rows, alpha, &eps).unwrap();
+
+    let (x_next, lp) =
+        a.policy.sample_step(&tensor(&rows.obs, 2).unwrap(), &tensor(&rows.x, 2).unwrap(), &rows.steps, &eps).unwrap();
+    let state = tensor(&a.critic_state(&rows.obs, &rows.x, &rows.steps), 2).unwrap();
+    let members = a.critic.q_values_eval(&state, &x_next).unwrap();
+    let min_q = Tensor::stack(&members, 0).unwrap().min(0).unwrap();
+    let reference = ((lp.log_ratio().unwrap() * alpha).unwrap() - min_q).unwrap().mean_all().unwrap();
+    let expected = host_gradients(a.policy.params(), &reference.backward().unwrap()).unwrap();
+    assert!((f64::from(reference.to_scalar::<f32>().unwrap()) - loss).abs() < 1e-5);
+    let names = a.policy.params().names();
+    let mut compared = 0;
+    for ((name, got), want) in names.iter().zip(&grads).zip(&expected) {
+        if name == STEP_SIZE_RAW || name == FRICTION_RAW {
+            assert!(got.iter().all(|&g| g == 0.0), "{name} is fixed in this preset");
+            continue;
+        }
+        let scale = want.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() <= 1e-4 * scale, "{name}: {g} against {w}");
+        }
+        compared += usize::from(want.iter().any(|&v| v != 0.0));
+    }
+    assert!(compared > 3, "only {compared} parameters had a gradient");
+}
