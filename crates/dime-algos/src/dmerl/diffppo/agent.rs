@@ -12,7 +12,7 @@
 //! clipped surrogate and value loss.
 
 use candle_core::{DType, Device, Tensor};
-use dime_diffusion::{DiffusionPolicy, FRICTION_RAW, STEP_SIZE_RAW};
+use dime_diffusion::{ActingPolicy, DiffusionPolicy, FRICTION_RAW, STEP_SIZE_RAW};
 use dime_nn::clip::clip_global_norm;
 use dime_nn::{host_gradients, init, Adam, AdamConfig, Linear, ParamStore};
 use rand::seq::SliceRandom;
@@ -134,6 +134,8 @@ pub struct DiffPpoAgent {
     pub(super) pending: Option<PendingChain>,
     pub(super) rollout: AugmentedRollout,
     augmented: AugmentedConfig,
+    /// The frozen acting copy of the policy (`None` after an update until next needed).
+    acting: Option<ActingPolicy>,
 }
 
 fn host(t: &Tensor) -> Result<Vec<f32>, AlgoError> {
@@ -168,6 +170,7 @@ impl DiffPpoAgent {
             policy,
             value,
             augmented,
+            acting: None,
         })
     }
 
@@ -226,6 +229,13 @@ impl DiffPpoAgent {
         Ok((host(&x_next)?, host(&lp.generative)?[0], host(&lp.log_ratio()?)?[0]))
     }
 
+    fn acting_policy(&mut self) -> Result<&ActingPolicy, AlgoError> {
+        if self.acting.is_none() {
+            self.acting = Some(self.policy.acting_policy()?);
+        }
+        Ok(self.acting.as_ref().expect("built above"))
+    }
+
     fn prior_sample(&self, rng: &mut ChaCha8Rng) -> Vec<f32> {
         let std = self.cfg.sampler.prior_std as f32;
         init::standard_normal(rng, self.act_dim).into_iter().map(|e| std * e).collect()
@@ -257,6 +267,7 @@ impl DiffPpoAgent {
             }
         }
         self.rollout = AugmentedRollout::default();
+        self.acting = None;
         Ok(sums.iter().map(|s| Some(s / self.cfg.minibatches as f64)).collect())
     }
 
@@ -320,31 +331,34 @@ impl DiffPpoAgent {
 }
 
 impl Agent for DiffPpoAgent {
-    /// Explore: sample the chain step by step, keeping every augmented transition; Eval: the same
-    /// chain without keeping anything (DIME's and DMERL's evaluation is stochastic).
+    /// Explore: sample the chain, keeping every augmented transition with its log-densities;
+    /// Eval: the same chain without keeping anything (DIME's and DMERL's evaluation is stochastic).
     fn act(&mut self, obs: &[f32], mode: ActMode, rng: &mut ChaCha8Rng, action: &mut [f32]) -> Result<(), AlgoError> {
         if mode == ActMode::Explore && self.cfg.normalise_observations {
             self.obs_stats.update(&obs.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
         }
         let normalised = self.normalised(obs);
-        let k_steps = self.cfg.sampler.diffusion_steps;
-        let mut states = self.prior_sample(rng);
-        let (mut log_pi, mut log_ratio) = (Vec::new(), Vec::new());
-        for k in 0..k_steps {
-            let x = states[k * self.act_dim..].to_vec();
-            let (x_next, lp, ratio) = self.step_one(&normalised, &x, k, rng)?;
-            states.extend_from_slice(&x_next);
-            log_pi.push(lp);
-            log_ratio.push(ratio);
-        }
+        let (k_steps, d) = (self.cfg.sampler.diffusion_steps, self.act_dim);
+        // The chain on the host fast path, then every step's log-densities in one batch.
+        let x0 = self.prior_sample(rng);
+        let eps = init::standard_normal(rng, k_steps * d);
+        let states = self.acting_policy()?.chain_one_with_noise(&normalised, &x0, &eps)?;
         let clip = self.cfg.action_clip;
-        for (out, x) in action.iter_mut().zip(&states[k_steps * self.act_dim..]) {
+        for (out, x) in action.iter_mut().zip(&states[k_steps * d..]) {
             *out = x.tanh().clamp(-clip, clip);
         }
         if mode == ActMode::Explore {
-            // V(s, x_k, k) of the K augmented states, in one batch once the chain is known.
             let steps: Vec<usize> = (0..k_steps).collect();
-            let x = &states[..k_steps * self.act_dim];
+            let (x, x_next) = (&states[..k_steps * d], &states[d..]);
+            let obs_rows = Self::tensor(&normalised.repeat(k_steps), k_steps)?;
+            let lp = self.policy.step_log_probs(
+                &obs_rows,
+                &Self::tensor(x, k_steps)?,
+                &steps,
+                &Self::tensor(x_next, k_steps)?,
+            )?;
+            let (log_pi, log_ratio) = (host(&lp.generative.detach())?, host(&lp.log_ratio()?.detach())?);
+            // V(s, x_k, k) of the K augmented states, in one batch.
             let values = host(&self.value.forward(&normalised.repeat(k_steps), x, &steps)?.detach())?;
             self.pending =
                 Some(PendingChain { raw_obs: obs.to_vec(), obs: normalised, states, log_pi, log_ratio, values });
@@ -408,6 +422,7 @@ impl Agent for DiffPpoAgent {
     }
 
     fn load(&mut self, files: &CheckpointFiles) -> Result<(), AlgoError> {
+        self.acting = None;
         self.load_files(files)
     }
 }
