@@ -11,3 +11,15 @@ pub const DMC_ACROBOT: &str = include_str!("../../assets/model_dmc_acrobot.json"
 pub const DMC_POINT_MASS: &str = include_str!("../../assets/model_dmc_point_mass.json");
 /// DMC `reacher.xml`, compiled by MuJoCo 3.17 (target size at its easy value).
 pub const DMC_REACHER: &str = include_str!("../../assets/model_dmc_reacher.json");
+/// Gymnasium `half_cheetah.xml` (HalfCheetah-v5), compiled by MuJoCo 3.17 (files in `src/sim/models/`).
+pub const GYM_HALFCHEETAH: &str = include_str!("models/model_gym_halfcheetah.json");
+/// Gymnasium `hopper.xml` (Hopper-v5), compiled by MuJoCo 3.17.
+pub const GYM_HOPPER: &str = include_str!("models/model_gym_hopper.json");
+/// Gymnasium `walker2d_v5.xml` (Walker2d-v5), compiled by MuJoCo 3.17.
+pub const GYM_WALKER2D: &str = include_str!("models/model_gym_walker2d.json");
+/// DMC `cheetah.xml`, compiled by MuJoCo 3.17.
+pub const DMC_CHEETAH: &str = include_str!("models/model_dmc_cheetah.json");
+/// DMC `hopper.xml`, compiled by MuJoCo 3.17.
+pub const DMC_HOPPER: &str = include_str!("models/model_dmc_hopper.json");
+/// DMC `walker.xml`, compiled by MuJoCo 3.17.
+pub const DMC_WALKER: &str = include_str!("models/model_dmc_walker.json");

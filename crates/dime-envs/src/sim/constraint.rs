@@ -1,82 +1,88 @@
-//! Soft joint limits (MuJoCo's `mj_instantiateLimit`, `getsolparam`, `getimpedance`,
-//! `mj_makeImpedance`, `mj_referenceConstraint`) and the solve of their forces.
+//! Soft constraints (MuJoCo's `mj_instantiateLimit`, `mj_instantiateContact`, `getsolparam`,
+//! `getimpedance`, `mj_makeImpedance`, `mj_diagApprox`, `mj_referenceConstraint`) and their forces.
 //!
-//! A limited hinge/slide joint contributes a row per side within `margin` of its bound:
-//! lower side `pos = q − low`, `J = +e_d`; upper side `pos = high − q`, `J = −e_d`. Per row:
-//! - impedance `imp(|pos − margin|/width)` from `solimp` (clamped as MuJoCo does);
-//! - `timeconst = max(solref[0], 2h)`, `K = 1/(dmax²·timeconst²·dampratio²)`, `B = 2/(dmax·timeconst)`;
-//! - `aref = −B·(J·q̇) − K·imp·(pos − margin)`, `R = max(1e-15, (1 − imp)/imp · dof_invweight0)`.
+//! Rows, all inequalities `λ ≥ 0`, in MuJoCo's order: joint limits, then contacts.
+//! - Limit of a hinge/slide joint within `margin` of a bound: lower `pos = q − low`, `J = +e_d`;
+//!   upper `pos = high − q`, `J = −e_d`; `diagApprox = dof_invweight0`.
+//! - Contact, condim 1: one row `J_n = nᵀ(J_p(b₂, p) − J_p(b₁, p))`, `diagApprox = tran`
+//!   (the two bodies' translational `body_invweight0`, summed).
+//! - Contact, condim 3 (pyramidal cone): four rows `J_n ± μ·J_t₁`, `J_n ± μ·J_t₂`, all with
+//!   `pos = dist` and one common `R = 2μ²·R₀/impratio`, `R₀` the row-0 value with `diagApprox = tran + μ²·tran`.
 //!
-//! The forces solve the dual problem `λ = argmin ½λᵀ(A + diag R)λ + λᵀb, λ ≥ 0` with
-//! `A = J·M⁻¹·Jᵀ`, `b = J·a₀ − aref`, which is what MuJoCo's solvers minimise; then
-//! `q̈ = a₀ + M⁻¹Jᵀλ`. Projected Gauss–Seidel from zero gives the closed form
-//! `λ = max(0, −b/(A + R))` for one row; several rows get an active-set polish (exact solve on
-//! the rows with λ > 0). Row order and iteration caps are fixed, so results are deterministic.
+//! Per row: impedance `imp(|pos − margin|/width)` from `solimp`; `timeconst = max(solref[0], 2h)`,
+//! `K = 1/(dmax²·timeconst²·dampratio²)`, `B = 2/(dmax·timeconst)`;
+//! `aref = −B·(J·q̇) − K·imp·(pos − margin)`; `R = max(1e-15, (1 − imp)/imp · diagApprox)`.
+//!
+//! The rows depend on the state only, so they are built with the velocity stage; the solve
+//! (`b = J·a₀ − aref`, [`super::solver`]) runs with the acceleration stage, then
+//! `q̈ = a₀ + M⁻¹Jᵀλ` and `qfrc_constraint = Jᵀλ`.
 
 use super::data::Data;
-use super::linalg::{cholesky_factor, cholesky_solve};
+use super::linalg::cholesky_solve;
 use super::model::Model;
-use super::spatial::MIN_VAL;
+use super::solver::DualProblem;
+use super::spatial::{cross3, sub3, Vec3, MIN_VAL};
 
 /// MuJoCo's bounds on impedance values (`mjMINIMP`, `mjMAXIMP`).
 const MIN_IMP: f64 = 0.0001;
 const MAX_IMP: f64 = 0.9999;
-/// Gauss–Seidel sweeps before giving up on further progress.
-const MAX_SWEEPS: usize = 1000;
-/// Stop when every row moved by less than this, relative to `1 + max|b|`.
-const SWEEP_TOLERANCE: f64 = 1e-12;
-/// Rounds of active-set polish.
-const POLISH_ROUNDS: usize = 3;
 
-/// Active limit rows of the current state, with preallocated solver workspace.
-#[derive(Debug, Clone)]
-pub(crate) struct LimitRows {
-    pub n: usize,
-    nv: usize,
-    joint: Vec<usize>,
-    dof: Vec<usize>,
-    /// `J = sign·e_dof`.
-    sign: Vec<f64>,
-    pos: Vec<f64>,
-    aref: Vec<f64>,
-    r: Vec<f64>,
-    b: Vec<f64>,
-    pub lambda: Vec<f64>,
-    /// Row r: `M⁻¹·J_rᵀ` (nv entries).
-    minv_jt: Vec<f64>,
-    /// `A + diag R`, n × n.
-    ar: Vec<f64>,
-    sub: Vec<f64>,
-    rhs: Vec<f64>,
-    active: Vec<usize>,
+/// What a constraint row constrains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKind {
+    /// A joint limit (joint index).
+    Limit(usize),
+    /// A contact (index into the contact list).
+    Contact(usize),
 }
 
-impl LimitRows {
+/// The constraint rows of the current state and the solver workspace, preallocated.
+#[derive(Debug, Clone)]
+pub(crate) struct Efc {
+    pub n: usize,
+    nv: usize,
+    pub kind: Vec<RowKind>,
+    /// Row-major `max_rows × nv` Jacobian.
+    pub jac: Vec<f64>,
+    pub pos: Vec<f64>,
+    pub margin: Vec<f64>,
+    pub aref: Vec<f64>,
+    pub r: Vec<f64>,
+    /// Row r: `M⁻¹·J_rᵀ`.
+    minv_jt: Vec<f64>,
+    pub problem: DualProblem,
+}
+
+impl Efc {
     pub fn new(max_rows: usize, nv: usize) -> Self {
         let per_row = || vec![0.0; max_rows];
-        LimitRows {
+        Efc {
             n: 0,
             nv,
-            joint: vec![0; max_rows],
-            dof: vec![0; max_rows],
-            sign: per_row(),
+            kind: vec![RowKind::Limit(0); max_rows],
+            jac: vec![0.0; max_rows * nv],
             pos: per_row(),
+            margin: per_row(),
             aref: per_row(),
             r: per_row(),
-            b: per_row(),
-            lambda: per_row(),
             minv_jt: vec![0.0; max_rows * nv],
-            ar: vec![0.0; max_rows * max_rows],
-            sub: vec![0.0; max_rows * max_rows],
-            rhs: per_row(),
-            active: vec![0; max_rows],
+            problem: DualProblem::new(max_rows),
         }
     }
 
-    fn push(&mut self, joint: usize, dof: usize, sign: f64, pos: f64) {
+    /// Append a row with a zeroed Jacobian; returns its index.
+    fn push(&mut self, kind: RowKind, pos: f64, margin: f64) -> usize {
         let r = self.n;
-        (self.joint[r], self.dof[r], self.sign[r], self.pos[r]) = (joint, dof, sign, pos);
+        self.kind[r] = kind;
+        self.pos[r] = pos;
+        self.margin[r] = margin;
+        self.jac[r * self.nv..(r + 1) * self.nv].fill(0.0);
         self.n += 1;
+        r
+    }
+
+    fn row(&self, r: usize) -> &[f64] {
+        &self.jac[r * self.nv..(r + 1) * self.nv]
     }
 }
 
@@ -109,141 +115,156 @@ pub fn impedance(solimp: &[f64; 5], pos: f64, margin: f64) -> f64 {
     d0 + y * (dmax - d0)
 }
 
+/// `(K, B, imp)` of a row (MuJoCo's `getsolparam` + `getimpedance` with `refsafe`).
+fn spring_damper(solref: &[f64; 2], solimp: &[f64; 5], pos: f64, margin: f64, h: f64) -> (f64, f64, f64) {
+    let imp = impedance(solimp, pos, margin);
+    let dmax = solimp[1].clamp(MIN_IMP, MAX_IMP);
+    let timeconst = solref[0].max(2.0 * h);
+    let dampratio = solref[1];
+    let stiffness = 1.0 / (dmax * dmax * timeconst * timeconst * dampratio * dampratio).max(MIN_VAL);
+    let damping = 2.0 / (dmax * timeconst).max(MIN_VAL);
+    (stiffness, damping, imp)
+}
+
 impl Data {
-    /// Find the active limit rows, solve their forces, and set `qacc` and `qfrc_constraint`.
-    pub(crate) fn solve_limits(&mut self, model: &Model) {
-        let rows = &mut self.limits;
-        rows.n = 0;
-        if model.spec.options.joint_limits {
-            for (j, joint) in model.spec.joints.iter().enumerate() {
-                let Some(limit) = &joint.limit else { continue };
-                let (q, d) = (self.qpos[model.jnt_qposadr[j]], model.jnt_dofadr[j]);
-                let (lower, upper) = (q - limit.range[0], limit.range[1] - q);
-                if lower < limit.margin {
-                    rows.push(j, d, 1.0, lower);
+    /// Build every constraint row of the current state (after kinematics and velocities).
+    pub(crate) fn make_constraints(&mut self, model: &Model) {
+        self.efc.n = 0;
+        self.make_limit_rows(model);
+        self.collide(model);
+        self.make_contact_rows(model);
+        let (nv, h) = (model.nv, model.spec.options.timestep);
+        for r in 0..self.efc.n {
+            // Reference acceleration: velocity along the row, then the spring on pos − margin.
+            let velocity: f64 = self.efc.row(r).iter().zip(&self.qvel).map(|(j, v)| j * v).sum();
+            let (solref, solimp) = match self.efc.kind[r] {
+                RowKind::Limit(j) => {
+                    let limit = model.spec.joints[j].limit.as_ref().expect("limit rows come from limited joints");
+                    (limit.solref, limit.solimp)
                 }
-                if upper < limit.margin {
-                    rows.push(j, d, -1.0, upper);
-                }
-            }
-        }
-        self.qfrc_constraint.fill(0.0);
-        if rows.n == 0 {
-            self.qacc.copy_from_slice(&self.qacc_smooth);
-            return;
-        }
-        let (n, nv, h) = (rows.n, rows.nv, model.spec.options.timestep);
-        for r in 0..n {
-            let limit = model.spec.joints[rows.joint[r]].limit.as_ref().expect("rows come from limited joints");
-            let imp = impedance(&limit.solimp, rows.pos[r], limit.margin);
-            let dmax = limit.solimp[1].clamp(MIN_IMP, MAX_IMP);
-            let timeconst = limit.solref[0].max(2.0 * h);
-            let dampratio = limit.solref[1];
-            let stiffness = 1.0 / (dmax * dmax * timeconst * timeconst * dampratio * dampratio).max(MIN_VAL);
-            let damping = 2.0 / (dmax * timeconst).max(MIN_VAL);
-            let (d, sign) = (rows.dof[r], rows.sign[r]);
-            let velocity = sign * self.qvel[d];
-            rows.aref[r] = -damping * velocity - stiffness * imp * (rows.pos[r] - limit.margin);
-            rows.r[r] = ((1.0 - imp) * model.dof_invweight0[d] / imp).max(MIN_VAL);
-            let column = &mut rows.minv_jt[r * nv..(r + 1) * nv];
-            column.fill(0.0);
-            column[d] = sign;
+                RowKind::Contact(c) => (self.contacts[c].solref, self.contacts[c].solimp),
+            };
+            let (k, b, imp) = spring_damper(&solref, &solimp, self.efc.pos[r], self.efc.margin[r], h);
+            self.efc.aref[r] = -b * velocity - k * imp * (self.efc.pos[r] - self.efc.margin[r]);
+            let column = &mut self.efc.minv_jt[r * nv..(r + 1) * nv];
+            column.copy_from_slice(&self.efc.jac[r * nv..(r + 1) * nv]);
             cholesky_solve(&self.mass_factor, nv, column);
         }
+        let n = self.efc.n;
+        let efc = &mut self.efc;
         for r in 0..n {
             for c in 0..n {
-                rows.ar[r * n + c] = rows.sign[c] * rows.minv_jt[r * nv + rows.dof[c]];
+                let a: f64 = efc.jac[r * nv..(r + 1) * nv]
+                    .iter()
+                    .zip(&efc.minv_jt[c * nv..(c + 1) * nv])
+                    .map(|(j, m)| j * m)
+                    .sum();
+                efc.problem.ar[r * n + c] = a;
             }
-            rows.ar[r * n + r] += rows.r[r];
-            rows.b[r] = rows.sign[r] * self.qacc_smooth[rows.dof[r]] - rows.aref[r];
+            efc.problem.ar[r * n + r] += efc.r[r];
         }
-        solve_dual(rows);
+        efc.problem.n = n;
+    }
+
+    fn make_limit_rows(&mut self, model: &Model) {
+        if !model.spec.options.joint_limits {
+            return;
+        }
+        for (j, joint) in model.spec.joints.iter().enumerate() {
+            let Some(limit) = &joint.limit else { continue };
+            let (q, d) = (self.qpos[model.jnt_qposadr[j]], model.jnt_dofadr[j]);
+            for (pos, sign) in [(q - limit.range[0], 1.0), (limit.range[1] - q, -1.0)] {
+                if pos < limit.margin {
+                    let r = self.efc.push(RowKind::Limit(j), pos, limit.margin);
+                    self.efc.jac[r * model.nv + d] = sign;
+                    let imp = impedance(&limit.solimp, pos, limit.margin);
+                    self.efc.r[r] = ((1.0 - imp) * model.dof_invweight0[d] / imp).max(MIN_VAL);
+                }
+            }
+        }
+    }
+
+    fn make_contact_rows(&mut self, model: &Model) {
+        let Some(collision) = &model.collision else { return };
+        let nv = model.nv;
+        for c in 0..self.contacts.len() {
+            let contact = self.contacts[c];
+            self.contacts[c].efc_address = self.efc.n;
+            // Translational Jacobian of the contact point on body 2 minus body 1, one column per dof.
+            let jac_p = &mut self.contact_jac;
+            jac_p.fill(0.0);
+            for (body, sign) in [(contact.body2, 1.0), (contact.body1, -1.0)] {
+                let com = self.subtree_com[model.body_root[body]];
+                let offset = sub3(contact.pos, com);
+                let mut dof = model.body_dof_last[body];
+                while let Some(d) = dof {
+                    let cdof = &self.cdof[d];
+                    let lin = cross3([cdof[0], cdof[1], cdof[2]], offset);
+                    for k in 0..3 {
+                        jac_p[k * nv + d] += sign * (cdof[3 + k] + lin[k]);
+                    }
+                    dof = model.dof_parent[d];
+                }
+            }
+            let project = |axis: Vec3, out: &mut [f64]| {
+                for (d, o) in out.iter_mut().enumerate() {
+                    *o = axis[0] * jac_p[d] + axis[1] * jac_p[nv + d] + axis[2] * jac_p[2 * nv + d];
+                }
+            };
+            let tran: f64 = [contact.body1, contact.body2].iter().map(|&b| model.body_invweight0[b][0]).sum();
+            let imp = impedance(&contact.solimp, contact.dist, contact.margin);
+            let ratio = (1.0 - imp) / imp;
+            if contact.condim == 1 {
+                let r = self.efc.push(RowKind::Contact(c), contact.dist, contact.margin);
+                project(contact.frame[0], &mut self.efc.jac[r * nv..(r + 1) * nv]);
+                self.efc.r[r] = (ratio * tran).max(MIN_VAL);
+                continue;
+            }
+            let mu = contact.mu;
+            let r0 = (ratio * (tran + mu * mu * tran)).max(MIN_VAL);
+            let common_r = (2.0 * mu * mu * r0 / collision.impratio).max(MIN_VAL);
+            let (normal, rest) = self.contact_rows.split_at_mut(nv);
+            project(contact.frame[0], normal);
+            for (t, tangent) in rest.chunks_exact_mut(nv).enumerate() {
+                project(contact.frame[1 + t], tangent);
+            }
+            for t in 0..2 {
+                for sign in [1.0, -1.0] {
+                    let r = self.efc.push(RowKind::Contact(c), contact.dist, contact.margin);
+                    let row = &mut self.efc.jac[r * nv..(r + 1) * nv];
+                    let (normal, tangent) = (&self.contact_rows[..nv], &self.contact_rows[(1 + t) * nv..(2 + t) * nv]);
+                    for ((out, n), tan) in row.iter_mut().zip(normal).zip(tangent) {
+                        *out = n + sign * mu * tan;
+                    }
+                    self.efc.r[r] = common_r;
+                }
+            }
+        }
+    }
+
+    /// Solve the constraint forces for the current smooth acceleration; sets `qacc`, `qfrc_constraint`.
+    pub(crate) fn solve_constraints(&mut self, model: &Model) {
+        let (n, nv) = (self.efc.n, model.nv);
+        self.qfrc_constraint.fill(0.0);
         self.qacc.copy_from_slice(&self.qacc_smooth);
-        for r in 0..n {
-            let lambda = rows.lambda[r];
-            for (a, m) in self.qacc.iter_mut().zip(&rows.minv_jt[r * nv..(r + 1) * nv]) {
-                *a += lambda * m;
-            }
-            self.qfrc_constraint[rows.dof[r]] += rows.sign[r] * lambda;
-        }
-    }
-}
-
-/// Projected Gauss–Seidel on the first `rows.n` rows, then active-set polish.
-fn solve_dual(rows: &mut LimitRows) {
-    let n = rows.n;
-    rows.lambda[..n].fill(0.0);
-    let scale = 1.0 + rows.b[..n].iter().fold(0.0_f64, |m, b| m.max(b.abs()));
-    gauss_seidel(rows, MAX_SWEEPS, scale);
-    if n == 1 {
-        return;
-    }
-    for _ in 0..POLISH_ROUNDS {
-        if polish(rows) {
+        if n == 0 {
             return;
         }
-        gauss_seidel(rows, MAX_SWEEPS, scale);
-    }
-}
-
-fn gauss_seidel(rows: &mut LimitRows, sweeps: usize, scale: f64) {
-    let n = rows.n;
-    for _ in 0..sweeps {
-        let mut largest_change = 0.0_f64;
+        let efc = &mut self.efc;
         for r in 0..n {
-            let mut residual = rows.b[r];
-            for c in 0..n {
-                residual += rows.ar[r * n + c] * rows.lambda[c];
+            let ja: f64 = efc.jac[r * nv..(r + 1) * nv].iter().zip(&self.qacc_smooth).map(|(j, a)| j * a).sum();
+            efc.problem.b[r] = ja - efc.aref[r];
+        }
+        efc.problem.solve(model.solver_sweeps, self.solver_mode);
+        for r in 0..n {
+            let lambda = efc.problem.lambda[r];
+            if lambda == 0.0 {
+                continue;
             }
-            let diag = rows.ar[r * n + r];
-            let new = (rows.lambda[r] - residual / diag).max(0.0);
-            largest_change = largest_change.max((new - rows.lambda[r]).abs() * diag);
-            rows.lambda[r] = new;
-        }
-        if largest_change <= SWEEP_TOLERANCE * scale {
-            return;
+            for d in 0..nv {
+                self.qacc[d] += lambda * efc.minv_jt[r * nv + d];
+                self.qfrc_constraint[d] += lambda * efc.jac[r * nv + d];
+            }
         }
     }
-}
-
-/// Solve exactly on the rows with λ > 0; accept if feasible and complementary.
-fn polish(rows: &mut LimitRows) -> bool {
-    let n = rows.n;
-    let mut k = 0;
-    for r in 0..n {
-        if rows.lambda[r] > 0.0 {
-            rows.active[k] = r;
-            k += 1;
-        }
-    }
-    for a in 0..k {
-        for c in 0..k {
-            rows.sub[a * k + c] = rows.ar[rows.active[a] * n + rows.active[c]];
-        }
-        rows.rhs[a] = -rows.b[rows.active[a]];
-    }
-    if !cholesky_factor(&mut rows.sub[..k * k], k) {
-        return false;
-    }
-    cholesky_solve(&rows.sub[..k * k], k, &mut rows.rhs[..k]);
-    if rows.rhs[..k].iter().any(|&l| l < 0.0) {
-        return false;
-    }
-    for r in 0..n {
-        if rows.lambda[r] > 0.0 {
-            continue;
-        }
-        let mut residual = rows.b[r];
-        for a in 0..k {
-            residual += rows.ar[r * n + rows.active[a]] * rows.rhs[a];
-        }
-        if residual < 0.0 {
-            return false;
-        }
-    }
-    rows.lambda[..n].fill(0.0);
-    for a in 0..k {
-        rows.lambda[rows.active[a]] = rows.rhs[a];
-    }
-    true
 }

@@ -9,10 +9,12 @@
 //! forces: MuJoCo's `mj_step1`), so observations can read them directly and the next step only
 //! recomputes the actuation and accelerations for its new control.
 
-use super::constraint::LimitRows;
+use super::constraint::Efc;
+use super::contact::Contact;
 use super::error::SimError;
 use super::linalg::{cholesky_factor, cholesky_solve};
 use super::model::Model;
+use super::solver::SolverMode;
 use super::spatial::{
     add3, dot3, mat_vec, quat_mul, quat_to_mat, Mat3, Quat, Spatial, SpatialInertia, Vec3, MAT3_IDENTITY, QUAT_IDENTITY,
 };
@@ -56,7 +58,14 @@ pub struct Data {
     pub(crate) qacc_smooth: Vec<f64>,
     pub(crate) qfrc_constraint: Vec<f64>,
     pub(crate) qacc: Vec<f64>,
-    pub(crate) limits: LimitRows,
+    /// Active contacts (capacity preallocated for the model's maximum).
+    pub(crate) contacts: Vec<Contact>,
+    /// Constraint rows and solver workspace.
+    pub(crate) efc: Efc,
+    pub(crate) solver_mode: SolverMode,
+    /// Contact scratch: translational point Jacobian (3 × nv) and normal/tangent rows (3 × nv).
+    pub(crate) contact_jac: Vec<f64>,
+    pub(crate) contact_rows: Vec<f64>,
     pub(crate) scratch: super::integrate::IntegratorScratch,
 }
 
@@ -65,7 +74,7 @@ pub struct Data {
 pub(crate) enum Stage {
     /// Nothing computed for the current state.
     None,
-    /// Kinematics, mass matrix and its factor, velocities, bias and passive forces.
+    /// Kinematics, mass matrix and its factor, velocities, bias and passive forces, contacts and constraint rows.
     Velocity,
     /// Also actuation and accelerations (these depend on the control).
     Acceleration,
@@ -109,7 +118,11 @@ impl Data {
             qacc_smooth: vec![0.0; nv],
             qfrc_constraint: vec![0.0; nv],
             qacc: vec![0.0; nv],
-            limits: LimitRows::new(model.max_limit_rows, nv),
+            contacts: Vec::with_capacity(model.collision.as_ref().map_or(0, |c| c.max_contacts)),
+            efc: Efc::new(model.max_rows, nv),
+            solver_mode: SolverMode::PgsPolish,
+            contact_jac: vec![0.0; 3 * nv],
+            contact_rows: vec![0.0; 3 * nv],
             scratch: super::integrate::IntegratorScratch::new(nq, nv),
         }
     }
@@ -154,6 +167,7 @@ impl Data {
             return Err(SimError::Diverged { time: self.time, what: "mass matrix", index: 0, value: f64::NAN });
         }
         self.velocity_stage(model);
+        self.make_constraints(model);
         self.stage = Stage::Velocity;
         Ok(())
     }
@@ -172,7 +186,7 @@ impl Data {
         self.passive(model);
     }
 
-    /// Actuation, smooth acceleration and joint-limit forces: `qacc`.
+    /// Actuation, smooth acceleration and constraint forces: `qacc`.
     pub(crate) fn acceleration_stage(&mut self, model: &Model) {
         self.actuation(model);
         for i in 0..model.nv {
@@ -180,7 +194,7 @@ impl Data {
         }
         self.qacc_smooth.copy_from_slice(&self.qfrc_smooth);
         cholesky_solve(&self.mass_factor, model.nv, &mut self.qacc_smooth);
-        self.solve_limits(model);
+        self.solve_constraints(model);
     }
 
     /// Simulated time in seconds.
@@ -230,7 +244,7 @@ impl Data {
         &self.qfrc_actuator
     }
 
-    /// Joint-limit forces in joint space (`Jᵀλ`).
+    /// Constraint (joint-limit and contact) forces in joint space (`Jᵀλ`).
     pub fn qfrc_constraint(&self) -> &[f64] {
         &self.qfrc_constraint
     }

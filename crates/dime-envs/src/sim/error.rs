@@ -23,8 +23,8 @@ pub enum SimError {
         /// Why it was refused.
         why: String,
     },
-    /// The model uses a feature this stage of the engine does not simulate (it would be wrong, not approximate).
-    #[error("model `{model}`: {feature} is not supported by this engine (contact-free stage 1)")]
+    /// The model uses a feature this engine does not simulate (it would be wrong, not approximate).
+    #[error("model `{model}`: {feature} is not supported by this engine (stage 2: planar contacts)")]
     Unsupported {
         /// Name of the model.
         model: String,

@@ -1,11 +1,15 @@
 //! Build a [`Model`] from a MuJoCo model dump (`model_dmc_<domain>.json`).
 //!
-//! Everything the dump says that affects the contact-free dynamics is either used or refused:
-//! integrators other than Euler and RK4, enabled contacts, fluid forces, equality constraints,
+//! Everything the dump says that affects the dynamics is either used or refused:
+//! integrators other than Euler and RK4, contacts the engine cannot compute (shapes other than
+//! plane, sphere and capsule, elliptic cones, condim other than 1 and 3, noslip, explicit pairs
+//! and excludes, geom priorities, solmix ≠ 1, gap ≠ 0), fluid forces, equality constraints,
 //! activation dynamics, non-motor actuators, dry friction, and tendons with their own springs,
 //! damping or limits are [`SimError::Unsupported`]. Addresses and counts in the dump must agree
 //! with the ones the engine derives.
 
+use super::collision::GeomShape;
+use super::contact::{ContactSpec, GeomCollision};
 use super::error::SimError;
 use super::model::{
     ActuatorSpec, BodySpec, Check, FrameSpec, Integrator, JointKind, JointSpec, LimitSpec, Model, ModelSpec,
@@ -30,8 +34,67 @@ impl Model {
     pub fn from_mujoco_json(name: &str, json: &str) -> Result<Model, SimError> {
         let file: ModelFile = serde_json::from_str(json)
             .map_err(|e| SimError::ModelFormat { model: name.to_string(), message: e.to_string() })?;
-        Model::new(spec_from_file(name, &file)?)
+        let spec = spec_from_file(name, &file)?;
+        let check = Check { model: name };
+        match contact_spec_from_file(&file, &check)? {
+            None => Model::new(spec),
+            Some(contact) => {
+                let sweeps = usize::try_from(file.option.iterations)
+                    .map_err(|_| check.invalid("option.iterations", "is negative"))?;
+                Model::with_contacts(spec, contact, sweeps)
+            }
+        }
     }
+}
+
+/// MuJoCo's geom type names the engine can collide.
+fn shape_from_record(g: &super::model_file::GeomRecord) -> Option<GeomShape> {
+    match g.kind.as_str() {
+        "plane" => Some(GeomShape::Plane),
+        "sphere" => Some(GeomShape::Sphere { radius: g.size[0] }),
+        "capsule" => Some(GeomShape::Capsule { radius: g.size[0], half_length: g.size[1] }),
+        _ => None,
+    }
+}
+
+/// The contact part of the model, or `None` when contacts are disabled or no geom can collide.
+fn contact_spec_from_file(file: &ModelFile, check: &Check<'_>) -> Result<Option<ContactSpec>, SimError> {
+    let opt = &file.option;
+    let contacts_off = opt.disableflags & (DISABLE_CONSTRAINT | DISABLE_CONTACT) != 0;
+    let colliding: Vec<_> = file.geoms.iter().filter(|g| g.contype != 0 || g.conaffinity != 0).collect();
+    if contacts_off || colliding.is_empty() {
+        return Ok(None);
+    }
+    if opt.cone != 0 {
+        return Err(check.unsupported("contacts with elliptic friction cones"));
+    }
+    if opt.noslip_iterations != 0 {
+        return Err(check.unsupported("contacts with a noslip solver pass"));
+    }
+    if file.npair != 0 || file.nexclude != 0 {
+        return Err(check.unsupported("contacts with explicit pairs or excludes"));
+    }
+    for g in colliding {
+        if g.geom_priority != 0 || g.geom_solmix != 1.0 || g.geom_gap != 0.0 {
+            return Err(check.unsupported(format!("contacts of geom `{}` with priority, solmix or gap", g.name)));
+        }
+    }
+    let geoms = file
+        .geoms
+        .iter()
+        .map(|g| GeomCollision {
+            shape: shape_from_record(g),
+            type_name: g.kind.clone(),
+            contype: g.contype,
+            conaffinity: g.conaffinity,
+            condim: g.condim,
+            friction: g.friction,
+            solref: g.solref,
+            solimp: g.solimp,
+            margin: g.margin,
+        })
+        .collect();
+    Ok(Some(ContactSpec { geoms, impratio: opt.impratio }))
 }
 
 fn spec_from_file(name: &str, file: &ModelFile) -> Result<ModelSpec, SimError> {
@@ -109,11 +172,6 @@ fn options_from_file(file: &ModelFile, check: &Check<'_>) -> Result<SimOptions, 
         return Err(check.unsupported(format!("enableflags {:#x}", opt.enableflags & !ENABLE_ENERGY)));
     }
     let constraints_off = opt.disableflags & DISABLE_CONSTRAINT != 0;
-    let contacts_off = constraints_off || opt.disableflags & DISABLE_CONTACT != 0;
-    let colliding = file.geoms.iter().any(|g| g.contype != 0 || g.conaffinity != 0);
-    if !contacts_off && colliding {
-        return Err(check.unsupported("contacts"));
-    }
     if opt.density != 0.0 || opt.viscosity != 0.0 || opt.wind != [0.0; 3] {
         return Err(check.unsupported("fluid forces (density, viscosity, wind)"));
     }

@@ -8,9 +8,8 @@
 //! [`SimError::InvalidModel`]; a feature the engine does not simulate is refused with
 //! [`SimError::Unsupported`] rather than silently ignored.
 
-use super::data::Data;
+use super::contact::{build_collision, Collision, ContactSpec};
 use super::error::SimError;
-use super::linalg::{cholesky_factor, cholesky_solve};
 use super::spatial::{Quat, Vec3};
 pub(crate) use super::validate::Check;
 
@@ -222,14 +221,38 @@ pub struct Model {
     /// MuJoCo's `dof_invweight0`: diagonal of M⁻¹ at qpos0 (averaged over a ball's or free joint's rotations/translations).
     pub(crate) dof_invweight0: Vec<f64>,
     pub(crate) actuators: Vec<Actuator>,
-    /// Upper bound on simultaneous limit rows (two per limited joint).
-    pub(crate) max_limit_rows: usize,
+    /// Upper bound on simultaneous constraint rows (two per limited joint, four per contact).
+    pub(crate) max_rows: usize,
+    /// Last dof of each body's chain (its own, else its nearest moving ancestor's).
+    pub(crate) body_dof_last: Vec<Option<usize>>,
+    /// MuJoCo's `body_invweight0` (translational, rotational) at qpos0; zero for the world.
+    pub(crate) body_invweight0: Vec<[f64; 2]>,
+    /// Contact geoms and pairs, or `None` for a contact-free model.
+    pub(crate) collision: Option<Collision>,
+    /// Gauss–Seidel sweeps per solver round (MuJoCo `option.iterations`).
+    pub(crate) solver_sweeps: usize,
 }
 
+/// Gauss–Seidel sweeps per round when the model does not say (MuJoCo's default `iterations`).
+pub const DEFAULT_SOLVER_SWEEPS: usize = 100;
+
 impl Model {
-    /// Validate `spec` and compute the derived constants.
+    /// Validate `spec` and compute the derived constants of a contact-free model.
     pub fn new(spec: ModelSpec) -> Result<Model, SimError> {
+        Model::build(spec, None, DEFAULT_SOLVER_SWEEPS)
+    }
+
+    /// Validate `spec` and `contact` (collision properties of its geoms) and derive the candidate
+    /// contact pairs; `solver_sweeps` caps each Gauss–Seidel round (MuJoCo `option.iterations`, ≥ 1).
+    pub fn with_contacts(spec: ModelSpec, contact: ContactSpec, solver_sweeps: usize) -> Result<Model, SimError> {
+        Model::build(spec, Some(contact), solver_sweeps)
+    }
+
+    fn build(spec: ModelSpec, contact: Option<ContactSpec>, solver_sweeps: usize) -> Result<Model, SimError> {
         let check = Check { model: &spec.name };
+        if solver_sweeps == 0 {
+            return Err(check.invalid("solver iterations", "must be at least 1"));
+        }
         super::validate::validate(&spec, &check)?;
         let (mut nq, mut nv) = (0, 0);
         let (mut jnt_qposadr, mut jnt_dofadr) = (Vec::new(), Vec::new());
@@ -238,13 +261,13 @@ impl Model {
         let nbody = spec.bodies.len();
         let mut body_joints = vec![0..0; nbody];
         // Last dof of each body's chain (its own, else its nearest ancestor's).
-        let mut body_last_dof: Vec<Option<usize>> = vec![None; nbody];
+        let mut body_dof_last: Vec<Option<usize>> = vec![None; nbody];
         let mut body_root = vec![0; nbody];
         let mut next_joint = 0;
         for b in 1..nbody {
             let parent = spec.bodies[b].parent;
             body_root[b] = if parent == 0 { b } else { body_root[parent] };
-            let mut last = body_last_dof[parent];
+            let mut last = body_dof_last[parent];
             let start = next_joint;
             while next_joint < spec.joints.len() && spec.joints[next_joint].body == b {
                 let joint = &spec.joints[next_joint];
@@ -262,7 +285,7 @@ impl Model {
                 next_joint += 1;
             }
             body_joints[b] = start..next_joint;
-            body_last_dof[b] = last;
+            body_dof_last[b] = last;
         }
         if spec.qpos0.len() != nq {
             return Err(check.invalid("qpos0", format!("has length {}, but the joints need {nq}", spec.qpos0.len())));
@@ -284,7 +307,9 @@ impl Model {
         for b in (1..nbody).rev() {
             body_subtree_mass[spec.bodies[b].parent] += body_subtree_mass[b];
         }
-        let max_limit_rows = 2 * spec.joints.iter().filter(|j| j.limit.is_some()).count();
+        let collision = contact.map(|c| build_collision(&spec, c, &check)).transpose()?;
+        let max_contacts = collision.as_ref().map_or(0, |c| c.max_contacts);
+        let max_rows = 2 * spec.joints.iter().filter(|j| j.limit.is_some()).count() + 4 * max_contacts;
         let mut model = Model {
             nq,
             nv,
@@ -299,49 +324,15 @@ impl Model {
             dof_armature,
             dof_invweight0: vec![0.0; nv],
             actuators,
-            max_limit_rows,
+            max_rows,
+            body_dof_last,
+            body_invweight0: vec![[0.0; 2]; nbody],
+            collision,
+            solver_sweeps,
             spec,
         };
-        model.dof_invweight0 = model.compute_dof_invweight0()?;
+        (model.dof_invweight0, model.body_invweight0) = model.compute_invweight0()?;
         Ok(model)
-    }
-
-    /// MuJoCo's `dof_invweight0` (`engine_setconst.c`, `set0`): the diagonal of M⁻¹ at qpos0;
-    /// a ball joint's three entries are replaced by their mean, a free joint's translational and
-    /// rotational triples likewise. Fails if M is not positive definite at qpos0.
-    fn compute_dof_invweight0(&self) -> Result<Vec<f64>, SimError> {
-        let nv = self.nv;
-        let mut data = Data::new(self);
-        data.qpos.copy_from_slice(&self.spec.qpos0);
-        data.position_stage(self);
-        let mut factor = data.mass_matrix.clone();
-        if !cholesky_factor(&mut factor, nv) {
-            return Err(Check { model: &self.spec.name }
-                .invalid("mass matrix at qpos0", "is not positive definite (a moving body without mass or inertia?)"));
-        }
-        let mut diag = vec![0.0; nv];
-        let mut column = vec![0.0; nv];
-        for (d, out) in diag.iter_mut().enumerate() {
-            column.fill(0.0);
-            column[d] = 1.0;
-            cholesky_solve(&factor, nv, &mut column);
-            *out = column[d];
-        }
-        for (j, joint) in self.spec.joints.iter().enumerate() {
-            let adr = self.jnt_dofadr[j];
-            // First dof of each triple whose entries are averaged.
-            let triples: &[usize] = match joint.kind {
-                JointKind::Free => &[0, 3],
-                JointKind::Ball => &[0],
-                JointKind::Slide | JointKind::Hinge => &[],
-            };
-            for first in triples {
-                let range = adr + first..adr + first + 3;
-                let mean = diag[range.clone()].iter().sum::<f64>() / 3.0;
-                diag[range].fill(mean);
-            }
-        }
-        Ok(diag)
     }
 
     /// The model's name.
@@ -382,6 +373,21 @@ impl Model {
     /// MuJoCo's `dof_invweight0`, computed at qpos0.
     pub fn dof_invweight0(&self) -> &[f64] {
         &self.dof_invweight0
+    }
+
+    /// MuJoCo's `body_invweight0` (translational, rotational), computed at qpos0; zero for the world.
+    pub fn body_invweight0(&self) -> &[[f64; 2]] {
+        &self.body_invweight0
+    }
+
+    /// Whether the model has contacts.
+    pub fn has_contacts(&self) -> bool {
+        self.collision.is_some()
+    }
+
+    /// First dof of joint `j`.
+    pub fn joint_dof_adr(&self, j: usize) -> usize {
+        self.jnt_dofadr[j]
     }
 
     /// First position coordinate of joint `j`.

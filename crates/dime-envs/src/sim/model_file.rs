@@ -40,8 +40,9 @@ pub struct ModelFile {
     pub sites: Vec<SiteRecord>,
     /// Task id (duplicate of `source.env`).
     pub env: String,
-    /// Agent step of the task (duplicate of `source.control_timestep`).
-    pub control_timestep: f64,
+    /// Agent step of the task (duplicate of `source.control_timestep`; DMC models only).
+    #[serde(default)]
+    pub control_timestep: Option<f64>,
     /// Gymnasium frame skip (Gymnasium models only).
     #[serde(default)]
     pub frame_skip: Option<u32>,
@@ -93,8 +94,9 @@ pub struct ModelFile {
 pub struct SourceRecord {
     /// Task id.
     pub env: String,
-    /// Agent step in seconds.
-    pub control_timestep: f64,
+    /// Agent step in seconds (DMC models only).
+    #[serde(default)]
+    pub control_timestep: Option<f64>,
     /// Gymnasium frame skip.
     #[serde(default)]
     pub frame_skip: Option<u32>,

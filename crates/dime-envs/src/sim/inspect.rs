@@ -1,0 +1,106 @@
+//! Read access to contacts, constraint rows and centre-of-mass velocities, for tasks, tests and
+//! debugging (MuJoCo's `d->contact`, `d->efc_*`, `mj_contactForce`, `mj_subtreeVel`).
+
+use super::constraint::RowKind;
+use super::contact::Contact;
+use super::data::Data;
+use super::model::Model;
+use super::solver::SolverMode;
+use super::spatial::{add3, cross3, scale3, sub3, Vec3};
+
+impl Data {
+    /// Contacts of the current state, in collision order.
+    pub fn contacts(&self) -> &[Contact] {
+        &self.contacts
+    }
+
+    /// Number of constraint rows of the current state.
+    pub fn nefc(&self) -> usize {
+        self.efc.n
+    }
+
+    /// What row `r` constrains.
+    pub fn efc_kind(&self, r: usize) -> RowKind {
+        self.efc.kind[r]
+    }
+
+    /// Jacobian row `r` (length nv).
+    pub fn efc_jacobian(&self, r: usize) -> &[f64] {
+        let nv = self.qvel.len();
+        &self.efc.jac[r * nv..(r + 1) * nv]
+    }
+
+    /// Constraint distances (`efc_pos`).
+    pub fn efc_pos(&self) -> &[f64] {
+        &self.efc.pos[..self.efc.n]
+    }
+
+    /// Reference accelerations (`efc_aref`).
+    pub fn efc_aref(&self) -> &[f64] {
+        &self.efc.aref[..self.efc.n]
+    }
+
+    /// Regularizers (`efc_R`).
+    pub fn efc_r(&self) -> &[f64] {
+        &self.efc.r[..self.efc.n]
+    }
+
+    /// Constraint forces λ of the last solve (`efc_force`); valid after the acceleration stage.
+    pub fn efc_force(&self) -> &[f64] {
+        &self.efc.problem.lambda[..self.efc.n]
+    }
+
+    /// Contact `i`'s force in its frame (`mj_contactForce`): normal, then the two tangential components.
+    pub fn contact_force(&self, i: usize) -> [f64; 3] {
+        let contact = &self.contacts[i];
+        let lambda = &self.efc.problem.lambda[contact.efc_address..];
+        if contact.condim == 1 {
+            return [lambda[0], 0.0, 0.0];
+        }
+        let normal = lambda[..4].iter().sum();
+        [normal, contact.mu * (lambda[0] - lambda[1]), contact.mu * (lambda[2] - lambda[3])]
+    }
+
+    /// Choose how constraint forces are solved (default: PGS with the exact polish); takes effect at the next evaluation.
+    pub fn set_solver_mode(&mut self, mode: SolverMode) {
+        self.solver_mode = mode;
+        self.stage = self.stage.min(super::data::Stage::Velocity);
+    }
+
+    /// Linear velocity of the centre of mass of body `b`'s subtree (MuJoCo's `subtreelinvel` sensor):
+    /// `Σ m·ẋipos / Σ m` over the subtree, from the current body velocities.
+    pub fn subtree_linvel(&self, model: &Model, b: usize) -> Vec3 {
+        let bodies = &model.spec.bodies;
+        let mut momentum = [0.0; 3];
+        // Bodies are ordered parent-first, so the subtree lies at and after its root.
+        for (k, body) in bodies.iter().enumerate().skip(b) {
+            if k != b && !is_descendant(model, k, b) {
+                continue;
+            }
+            let v = &self.cvel[k];
+            let offset = sub3(self.xipos[k], self.subtree_com[model.body_root[k]]);
+            let point_velocity = add3([v[3], v[4], v[5]], cross3([v[0], v[1], v[2]], offset));
+            momentum = add3(momentum, scale3(point_velocity, body.mass));
+        }
+        let mass = model.body_subtree_mass[b];
+        if mass <= 0.0 {
+            return [0.0; 3];
+        }
+        scale3(momentum, 1.0 / mass)
+    }
+
+    /// Solver mode in use.
+    pub fn solver_mode(&self) -> SolverMode {
+        self.solver_mode
+    }
+}
+
+fn is_descendant(model: &Model, mut k: usize, ancestor: usize) -> bool {
+    while k != 0 {
+        k = model.spec.bodies[k].parent;
+        if k == ancestor {
+            return true;
+        }
+    }
+    false
+}
