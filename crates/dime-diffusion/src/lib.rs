@@ -47,4 +47,4 @@ pub use noise::ChainNoise;
 pub use policy::{DiffusionPolicy, FRICTION_RAW, STEP_SIZE_RAW};
 pub use schedule::schedule_factors;
 pub use score_net::ScoreNet;
-pub use single_step::StepLogProbs;
+pub use single_step::{StepKernel, StepLogProbs};

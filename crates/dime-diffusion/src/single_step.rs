@@ -26,6 +26,17 @@ impl StepLogProbs {
     }
 }
 
+/// The generative kernel of one step per row, with gradient to every parameter.
+#[derive(Debug, Clone)]
+pub struct StepKernel {
+    /// `μ_k = x_k + η_k ⊙ (−x_k/σ0² + f_θ(x_k, s, k))`, `[B, d]`.
+    pub mean: Tensor,
+    /// `ς_k = sqrt(2η_k)`, `[B, d]`.
+    pub std: Tensor,
+    /// `η_k`, `[B, d]` (the reference kernel's drift uses it too).
+    pub eta: Tensor,
+}
+
 /// `log N(y; mean, diag std²)` per row with a per-row `std: [B, d]`.
 fn gaussian_log_density_rows(y: &Tensor, mean: &Tensor, std: &Tensor) -> Result<Tensor, SamplerError> {
     let z = ((y - mean)? / std)?;
@@ -35,9 +46,9 @@ fn gaussian_log_density_rows(y: &Tensor, mean: &Tensor, std: &Tensor) -> Result<
 }
 
 impl DiffusionPolicy {
-    /// The generative kernel's mean `μ_k` and std `ς_k` per row (`[B, d]` each) for rows at step
-    /// indices `steps` (each `< K`), with gradient to every parameter.
-    fn step_kernel(&self, obs: &Tensor, x: &Tensor, steps: &[usize]) -> Result<(Tensor, Tensor, Tensor), SamplerError> {
+    /// The generative kernel's mean `μ_k`, std `ς_k` and step size `η_k` per row (`[B, d]` each)
+    /// for rows at step indices `steps` (each `< K`), with gradient to every parameter.
+    pub fn step_kernel(&self, obs: &Tensor, x: &Tensor, steps: &[usize]) -> Result<StepKernel, SamplerError> {
         let k = self.config().diffusion_steps;
         let rows = x.dim(0)?;
         if steps.len() != rows || obs.dims() != [rows, self.obs_dim()] || x.dims() != [rows, self.action_dim()] {
@@ -63,7 +74,7 @@ impl DiffusionPolicy {
         let eta = sizes.eta.index_select(&index, 0)?;
         let scale = sizes.scale.index_select(&index, 0)?;
         let mean = generative_mean(x, &score, &eta, &self.prior_var(x)?)?;
-        Ok((mean, scale, eta))
+        Ok(StepKernel { mean, std: scale, eta })
     }
 
     /// σ0² as a rank-0 tensor of `like`'s dtype and device.
@@ -81,7 +92,7 @@ impl DiffusionPolicy {
         steps: &[usize],
         x_next: &Tensor,
     ) -> Result<StepLogProbs, SamplerError> {
-        let (mean, scale, eta) = self.step_kernel(obs, x, steps)?;
+        let StepKernel { mean, std: scale, eta } = self.step_kernel(obs, x, steps)?;
         let prior_var = self.prior_var(x)?;
         Ok(StepLogProbs {
             generative: gaussian_log_density_rows(x_next, &mean, &scale)?,
@@ -99,7 +110,7 @@ impl DiffusionPolicy {
         steps: &[usize],
         eps: &Tensor,
     ) -> Result<(Tensor, StepLogProbs), SamplerError> {
-        let (mean, scale, eta) = self.step_kernel(obs, x, steps)?;
+        let StepKernel { mean, std: scale, eta } = self.step_kernel(obs, x, steps)?;
         let x_next = (&mean + (eps * &scale)?)?;
         let prior_var = self.prior_var(x)?;
         let log_probs = StepLogProbs {
