@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::env::{Env, TaskEnv};
 use crate::error::EnvError;
 use crate::spec::EnvSpec;
-use crate::tasks::dmc;
+use crate::tasks::{dmc, gym_mujoco};
 use crate::tasks::{MountainCarContinuous, MultiGoal, MultiGoalConfig, Pendulum};
 use crate::wrappers::RescaleAction;
 
@@ -57,6 +57,12 @@ const REGISTRY: &[Entry] = &[
     Entry { id: "dmc/point_mass-easy", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::point_mass::easy()?))) },
     Entry { id: "dmc/reacher-easy", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::reacher::easy()?))) },
     Entry { id: "dmc/reacher-hard", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::reacher::hard()?))) },
+    Entry {
+        id: "gym/HalfCheetah-v5",
+        aliases: &[],
+        build: |_| Ok(Box::new(TaskEnv::new(gym_mujoco::half_cheetah::v5()?))),
+    },
+    Entry { id: "dmc/cheetah-run", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::cheetah::run()?))) },
 ];
 
 /// Every registered id, in registry order.

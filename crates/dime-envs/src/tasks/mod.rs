@@ -1,6 +1,7 @@
 //! The tasks. Each is a [`Task`](crate::Task); the registry wraps it in a [`TaskEnv`](crate::TaskEnv).
 
 pub mod dmc;
+pub mod gym_mujoco;
 pub mod mountain_car;
 pub mod multi_goal;
 pub mod pendulum;

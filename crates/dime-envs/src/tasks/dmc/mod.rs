@@ -1,4 +1,4 @@
-//! DeepMind Control Suite tasks on the contact-free simulator (dm_control 1.0.50, MuJoCo 3.17).
+//! DeepMind Control Suite tasks on the simulator (dm_control 1.0.50, MuJoCo 3.17).
 //!
 //! Shared rules (design notes §2.4): `step(a)` sets `ctrl = a` unclipped (the actuators clamp),
 //! runs the model's physics steps for one control step, then computes reward and observation on
@@ -12,6 +12,7 @@
 
 pub mod acrobot;
 pub mod cartpole;
+pub mod cheetah;
 pub mod pendulum;
 pub mod point_mass;
 pub mod reacher;
@@ -100,15 +101,20 @@ impl Physics {
         self.data.set_state(&self.model, qpos, qvel)
     }
 
+    /// Why the last reset or step failed, if it did.
+    pub(crate) fn divergence(&self) -> Option<&SimError> {
+        self.divergence.as_ref()
+    }
+
     /// Set the state during a reset; a failure is kept as the divergence that `TaskEnv::reset` reports.
-    fn reset_to(&mut self, qpos: &[f64], qvel: &[f64]) {
+    pub(crate) fn reset_to(&mut self, qpos: &[f64], qvel: &[f64]) {
         if let Err(e) = self.set_state(qpos, qvel) {
             self.divergence = Some(e);
         }
     }
 
     /// One agent step with control `action`; on divergence the state stays at its pre-step value.
-    fn advance(&mut self, action: &[f64]) {
+    pub(crate) fn advance(&mut self, action: &[f64]) {
         self.divergence = None;
         if let Err(e) = self.data.set_ctrl(&self.model, action) {
             self.divergence = Some(e);

@@ -1,0 +1,234 @@
+//! Golden replays of `gym/HalfCheetah-v5` and `dmc/cheetah-run` against Gymnasium 1.4.0 /
+//! dm_control 1.0.50 / MuJoCo 3.17 (design notes §3.9, stage 2).
+//!
+//! Data (`tests/data/`, copied from the shared golden folder): `gymnasium_halfcheetah_v5.json.gz`
+//! (3 × 200 random-action steps), `dmc_cheetah_run.json.gz` (3 × 300), and their zero-action
+//! settle files `*_zero.json.gz` (3 × 300 steps each from the task's own reset).
+//! "err" is `max(|Δqpos|, |Δqvel| / max(1, max|qvel|))` over one step's components.
+//!
+//! - (a) Observation of every recorded state and reward (with Gymnasium's `info` terms) of every
+//!   recorded transition: ≤ 1e-12 (both are a few arithmetic operations on the state).
+//! - (c) One step from every recorded state with the recorded action: median err ≤ 1e-9, maximum
+//!   ≤ 1e-6 (the design's bounds for an exact solve; MuJoCo's own replay floor is 3e-14 for
+//!   HalfCheetah and 1.6e-14 for DMC cheetah, and its Newton answer differs from the exact dual
+//!   optimum by up to 1.9e-14 relative in the contact dumps).
+//! - (d) Free run of the first 10 steps of every trajectory: err ≤ 1e-5 (the design measured that
+//!   a 1e-13 perturbation of HalfCheetah needs 23 steps to exceed 1e-9, and never grows for DMC
+//!   cheetah within 300 steps, so 10 steps keep rounding differences far below this bound).
+//! - (f) Settling with zero action from the recorded reset: after 2 s the torso height agrees with
+//!   MuJoCo's to 1e-3 m (design bound), the deepest ground penetration at rest stays below 2 cm
+//!   (the soft contacts rest at a few mm; MuJoCo's deepest under random actions was 3.8 cm), and
+//!   the mechanical energy (kinetic + gravity + joint springs) never exceeds its initial value by
+//!   more than the work the released contact springs can return (bounded by 1e-2 J here).
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use dime_envs::tasks::dmc::{self, cheetah::Run, Dmc};
+use dime_envs::tasks::gym_mujoco::{half_cheetah, GymMujoco, GymTask};
+use dime_envs::{env_rng, Task};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Golden {
+    trajectories: Vec<Trajectory>,
+}
+
+#[derive(Deserialize)]
+struct Trajectory {
+    initial_qpos: Vec<f64>,
+    initial_qvel: Vec<f64>,
+    actions: Vec<Vec<f64>>,
+    observations: Vec<Vec<f64>>,
+    rewards: Vec<f64>,
+    qpos: Vec<Vec<f64>>,
+    qvel: Vec<Vec<f64>>,
+    #[serde(default)]
+    reward_terms: Vec<std::collections::BTreeMap<String, f64>>,
+}
+
+fn load(name: &str) -> Golden {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+    let file = std::fs::File::open(&path)
+        .unwrap_or_else(|e| panic!("golden file missing: looked for {} ({e})", path.display()));
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(file).read_to_string(&mut text).expect("golden file is not valid gzip");
+    serde_json::from_str(&text).expect("golden file is not the expected JSON")
+}
+
+/// The design's one-step error measure.
+fn err(qpos: &[f64], qvel: &[f64], want_qpos: &[f64], want_qvel: &[f64]) -> f64 {
+    let scale = want_qvel.iter().fold(1.0_f64, |m, v| m.max(v.abs()));
+    let dq = qpos.iter().zip(want_qpos).fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
+    let dv = qvel.iter().zip(want_qvel).fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
+    dq.max(dv / scale)
+}
+
+/// What the replay needs from either task.
+trait Replay: Task {
+    fn set(&mut self, qpos: &[f64], qvel: &[f64]);
+    fn pos(&self) -> Vec<f64>;
+    fn vel(&self) -> Vec<f64>;
+    /// Reward (and Gymnasium terms) of arriving at the current state from root x `x_before`.
+    fn reward_after(&mut self, x_before: f64, action: &[f64]) -> (f64, Vec<(&'static str, f64)>);
+    fn energy(&self) -> f64;
+    fn min_contact_dist(&self) -> f64;
+}
+
+impl<T: GymTask> Replay for GymMujoco<T> {
+    fn set(&mut self, qpos: &[f64], qvel: &[f64]) {
+        self.set_physics_state(qpos, qvel).unwrap();
+    }
+    fn pos(&self) -> Vec<f64> {
+        self.qpos().to_vec()
+    }
+    fn vel(&self) -> Vec<f64> {
+        self.qvel().to_vec()
+    }
+    fn reward_after(&mut self, x_before: f64, action: &[f64]) -> (f64, Vec<(&'static str, f64)>) {
+        let out = self.evaluate(x_before, action);
+        (out.reward, self.reward_terms().to_vec())
+    }
+    fn energy(&self) -> f64 {
+        let (p, k) = self.physics().data().energy(self.physics().model());
+        p + k
+    }
+    fn min_contact_dist(&self) -> f64 {
+        self.physics().data().contacts().iter().fold(f64::INFINITY, |m, c| m.min(c.dist))
+    }
+}
+
+impl Replay for Dmc<Run> {
+    fn set(&mut self, qpos: &[f64], qvel: &[f64]) {
+        self.set_physics_state(qpos, qvel).unwrap();
+    }
+    fn pos(&self) -> Vec<f64> {
+        self.qpos().to_vec()
+    }
+    fn vel(&self) -> Vec<f64> {
+        self.qvel().to_vec()
+    }
+    fn reward_after(&mut self, _x_before: f64, action: &[f64]) -> (f64, Vec<(&'static str, f64)>) {
+        (self.reward(action), Vec::new())
+    }
+    fn energy(&self) -> f64 {
+        let (p, k) = self.physics().data().energy(self.physics().model());
+        p + k
+    }
+    fn min_contact_dist(&self) -> f64 {
+        self.physics().data().contacts().iter().fold(f64::INFINITY, |m, c| m.min(c.dist))
+    }
+}
+
+#[derive(Debug, Default)]
+struct Measured {
+    obs: f64,
+    reward: f64,
+    terms: f64,
+    one_step_median: f64,
+    one_step_max: f64,
+    free_run_10: f64,
+}
+
+fn replay<E: Replay>(env: &mut E, file: &str) -> Measured {
+    let golden = load(file);
+    let mut m = Measured::default();
+    let mut rng = env_rng(0);
+    let mut obs = vec![0.0; env.spec().obs_dim];
+    let mut one_step = Vec::new();
+    for traj in &golden.trajectories {
+        let steps = traj.actions.len();
+        for t in 0..=steps {
+            env.set(&traj.qpos[t], &traj.qvel[t]);
+            env.observe(&mut obs);
+            for (a, b) in obs.iter().zip(&traj.observations[t]) {
+                m.obs = m.obs.max((a - b).abs());
+            }
+            if t == steps {
+                break;
+            }
+            // Reward of the recorded transition t → t + 1.
+            env.set(&traj.qpos[t + 1], &traj.qvel[t + 1]);
+            let (reward, terms) = env.reward_after(traj.qpos[t][0], &traj.actions[t]);
+            m.reward = m.reward.max((reward - traj.rewards[t]).abs());
+            if let Some(recorded) = traj.reward_terms.get(t) {
+                assert_eq!(terms.len(), recorded.len(), "info terms {terms:?} vs {recorded:?}");
+                for (name, value) in terms {
+                    let want = recorded.get(name).unwrap_or_else(|| panic!("no recorded term `{name}`"));
+                    m.terms = m.terms.max((value - want).abs());
+                }
+            }
+            // One step from the recorded state.
+            env.set(&traj.qpos[t], &traj.qvel[t]);
+            env.advance(&traj.actions[t], &mut rng);
+            assert!(env.divergence().is_none());
+            one_step.push(err(&env.pos(), &env.vel(), &traj.qpos[t + 1], &traj.qvel[t + 1]));
+        }
+        env.set(&traj.initial_qpos, &traj.initial_qvel);
+        for t in 0..10 {
+            env.advance(&traj.actions[t], &mut rng);
+            m.free_run_10 = m.free_run_10.max(err(&env.pos(), &env.vel(), &traj.qpos[t + 1], &traj.qvel[t + 1]));
+        }
+    }
+    one_step.sort_by(f64::total_cmp);
+    m.one_step_median = one_step[one_step.len() / 2];
+    m.one_step_max = *one_step.last().unwrap();
+    println!("{file}: {m:?}");
+    m
+}
+
+fn assert_bounds(m: &Measured) {
+    assert!(m.obs <= 1e-12, "observations off by {}", m.obs);
+    assert!(m.reward <= 1e-12, "rewards off by {}", m.reward);
+    assert!(m.terms <= 1e-12, "info terms off by {}", m.terms);
+    assert!(m.one_step_median <= 1e-9, "one-step median err {}", m.one_step_median);
+    assert!(m.one_step_max <= 1e-6, "one-step max err {}", m.one_step_max);
+    assert!(m.free_run_10 <= 1e-5, "10-step free run err {}", m.free_run_10);
+}
+
+/// Settle from each recorded reset with zero action for `steps` agent steps (2 s) and compare.
+fn settle<E: Replay>(env: &mut E, file: &str, steps: usize, torso_height: fn(&[f64]) -> f64) {
+    let golden = load(file);
+    let mut rng = env_rng(0);
+    let zero = vec![0.0; env.spec().act_dim];
+    for (i, traj) in golden.trajectories.iter().enumerate() {
+        env.set(&traj.initial_qpos, &traj.initial_qvel);
+        let initial_energy = env.energy();
+        let mut max_gain = f64::NEG_INFINITY;
+        for _ in 0..steps {
+            env.advance(&zero, &mut rng);
+            assert!(env.divergence().is_none());
+            max_gain = max_gain.max(env.energy() - initial_energy);
+        }
+        let (ours, theirs) = (torso_height(&env.pos()), torso_height(&traj.qpos[steps]));
+        let depth = -env.min_contact_dist();
+        println!("{file} #{i}: rest height {ours} vs {theirs}; depth {depth}; max energy gain {max_gain}");
+        assert!((ours - theirs).abs() <= 1e-3, "{file} #{i}: rest height {ours} vs MuJoCo {theirs}");
+        assert!(depth < 0.02, "{file} #{i}: rests 2 cm or more inside the ground ({depth})");
+        assert!(max_gain <= 1e-2, "{file} #{i}: energy grew by {max_gain} J");
+    }
+}
+
+#[test]
+fn halfcheetah_v5_replays_gymnasium() {
+    let mut env = half_cheetah::v5().unwrap();
+    assert_bounds(&replay(&mut env, "gymnasium_halfcheetah_v5.json.gz"));
+}
+
+#[test]
+fn dmc_cheetah_run_replays_dm_control() {
+    let mut env = dmc::cheetah::run().unwrap();
+    assert_bounds(&replay(&mut env, "dmc_cheetah_run.json.gz"));
+}
+
+#[test]
+fn halfcheetah_v5_settles_like_mujoco() {
+    // Torso height = 0.7 + rootz; 40 steps of 0.05 s = 2 s.
+    settle(&mut half_cheetah::v5().unwrap(), "gymnasium_halfcheetah_v5_zero.json.gz", 40, |q| 0.7 + q[1]);
+}
+
+#[test]
+fn dmc_cheetah_settles_like_mujoco() {
+    // 200 steps of 0.01 s = 2 s.
+    settle(&mut dmc::cheetah::run().unwrap(), "dmc_cheetah_run_zero.json.gz", 200, |q| 0.7 + q[1]);
+}
