@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use dime_envs::tasks::dmc;
 use dime_envs::tasks::gym_mujoco::half_cheetah;
-use dime_envs::{Env, Task, TaskEnv};
+use dime_envs::{Env, TaskEnv};
 use rand::{Rng, SeedableRng};
 use serde::Deserialize;
 
