@@ -1,8 +1,8 @@
 //! Collision, constraint rows and solver against MuJoCo 3.17's contact dumps (design notes §3.9
 //! stage 2 (b), and the solver part of (c) without time stepping).
 //!
-//! Data: `tests/data/contact_{gym_halfcheetah,dmc_cheetah}.json.gz`, copied from the shared golden
-//! folder: 20 states each from random-action rollouts, evaluated by `mj_forward`, with MuJoCo's
+//! Data: `tests/data/contact_{gym_halfcheetah,gym_hopper,gym_walker2d,dmc_cheetah,dmc_hopper,dmc_walker}.json.gz`,
+//! copied from the shared golden folder: 20 states each from random-action rollouts, evaluated by `mj_forward`, with MuJoCo's
 //! contacts, constraint rows, λ and `qacc`, plus a solve converged to 1e-15 (`converged`).
 //! Each state is set with `set_state` + `set_ctrl` + `forward` and compared:
 //! - contacts: count, geoms, `dist`, `pos`, `frame` to 1e-12 (geometry in double precision; the
@@ -176,4 +176,25 @@ fn halfcheetah_v5_contacts_rows_and_forces_match_mujoco() {
 #[test]
 fn dmc_cheetah_contacts_rows_and_forces_match_mujoco() {
     check_model("dmc/cheetah", assets::DMC_CHEETAH, "contact_dmc_cheetah.json.gz");
+}
+
+#[test]
+fn hopper_v5_contacts_rows_and_forces_match_mujoco() {
+    check_model("gym/hopper", assets::GYM_HOPPER, "contact_gym_hopper.json.gz");
+}
+
+#[test]
+fn walker2d_v5_contacts_rows_and_forces_match_mujoco() {
+    check_model("gym/walker2d", assets::GYM_WALKER2D, "contact_gym_walker2d.json.gz");
+}
+
+#[test]
+fn dmc_hopper_contacts_rows_and_forces_match_mujoco() {
+    // Includes capsule–capsule self-contacts (condim 3).
+    check_model("dmc/hopper", assets::DMC_HOPPER, "contact_dmc_hopper.json.gz");
+}
+
+#[test]
+fn dmc_walker_contacts_rows_and_forces_match_mujoco() {
+    check_model("dmc/walker", assets::DMC_WALKER, "contact_dmc_walker.json.gz");
 }
