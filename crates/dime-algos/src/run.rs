@@ -12,6 +12,7 @@ use crate::crossq;
 use crate::dime::{DimeAgent, DimeConfig};
 use crate::dmerl::diffppo::{DiffPpoAgent, DiffPpoConfig};
 use crate::dmerl::diffsac::{DiffSacAgent, DiffSacConfig};
+use crate::dmerl::diffwpo::{DiffWpoAgent, DiffWpoConfig};
 use crate::error::AlgoError;
 use crate::ppo::{PpoAgent, PpoConfig};
 use crate::sac::{SacAgent, SacConfig};
@@ -34,11 +35,14 @@ pub enum Algo {
     Diffppo,
     /// SAC on the diffusion-augmented MDP (dmerl.md §7, inferred), off-policy.
     Diffsac,
+    /// Wasserstein policy optimisation on the diffusion-augmented MDP (Sanokowski et al., 2025), on-policy.
+    Diffwpo,
 }
 
 impl Algo {
     /// Every algorithm `dime train` can run.
-    pub const ALL: [Algo; 6] = [Algo::Dime, Algo::Sac, Algo::Crossq, Algo::Ppo, Algo::Diffppo, Algo::Diffsac];
+    pub const ALL: [Algo; 7] =
+        [Algo::Dime, Algo::Sac, Algo::Crossq, Algo::Ppo, Algo::Diffppo, Algo::Diffsac, Algo::Diffwpo];
 
     /// The name used on the command line and in configs.
     pub fn name(self) -> &'static str {
@@ -49,6 +53,7 @@ impl Algo {
             Algo::Ppo => "ppo",
             Algo::Diffppo => "diffppo",
             Algo::Diffsac => "diffsac",
+            Algo::Diffwpo => "diffwpo",
         }
     }
 
@@ -69,6 +74,7 @@ impl Algo {
             Algo::Ppo => &PpoConfig::PRESETS,
             Algo::Diffppo => &DiffPpoConfig::PRESETS,
             Algo::Diffsac => &DiffSacConfig::PRESETS,
+            Algo::Diffwpo => &DiffWpoConfig::PRESETS,
         }
     }
 }
@@ -89,6 +95,8 @@ pub enum AgentConfig {
     Diffppo(DiffPpoConfig),
     /// DiffSAC's settings.
     Diffsac(DiffSacConfig),
+    /// DiffWPO's settings.
+    Diffwpo(DiffWpoConfig),
 }
 
 /// Everything that defines a run; written, resolved, to `config.toml`.
@@ -124,12 +132,13 @@ impl RunConfig {
             Algo::Ppo => AgentConfig::Ppo(PpoConfig::preset(preset).ok_or_else(unknown)?),
             Algo::Diffppo => AgentConfig::Diffppo(DiffPpoConfig::preset(preset).ok_or_else(unknown)?),
             Algo::Diffsac => AgentConfig::Diffsac(DiffSacConfig::preset(preset).ok_or_else(unknown)?),
+            Algo::Diffwpo => AgentConfig::Diffwpo(DiffWpoConfig::preset(preset).ok_or_else(unknown)?),
         };
         let env = EnvConfig::default();
         dime_envs::spec(task, &env)?;
         // The papers' loop (5000 uniform warm-up steps, 1M buffer); the smoke presets, which
         // exist to exercise the whole pipeline in seconds, start learning after 500 steps.
-        let loop_cfg = if matches!(algo, Algo::Ppo | Algo::Diffppo) {
+        let loop_cfg = if matches!(algo, Algo::Ppo | Algo::Diffppo | Algo::Diffwpo) {
             // On-policy: the policy acts from the first step, and the loop's buffer only hands
             // each transition to the agent (one slot).
             LoopConfig {
@@ -171,6 +180,7 @@ impl RunConfig {
             AgentConfig::Ppo(_) => Algo::Ppo,
             AgentConfig::Diffppo(_) => Algo::Diffppo,
             AgentConfig::Diffsac(_) => Algo::Diffsac,
+            AgentConfig::Diffwpo(_) => Algo::Diffwpo,
         }
     }
 
@@ -216,6 +226,9 @@ impl RunConfig {
             }
             AgentConfig::Diffsac(cfg) => {
                 Box::new(DiffSacAgent::new(cfg.clone(), spec.obs_dim, spec.act_dim, &mut init)?)
+            }
+            AgentConfig::Diffwpo(cfg) => {
+                Box::new(DiffWpoAgent::new(cfg.clone(), spec.obs_dim, spec.act_dim, &mut init)?)
             }
         };
         Ok((agent, resolved))

@@ -53,21 +53,38 @@ impl LogTemperature {
         self.adam.as_ref().map(|a| a.steps())
     }
 
-    /// Write the variable and the optimiser moments into `arrays`.
+    /// Write the variable and the optimiser moments into `arrays` (as `temperature` and `alpha_adam`).
     pub(crate) fn put(&self, arrays: &mut Arrays) -> Result<(), AlgoError> {
-        put_store(arrays, "temperature", &self.store)?;
-        if let Some(adam) = &self.adam {
-            let (m, v) = adam.moments();
-            put_moments(arrays, "alpha_adam", m, v);
-        }
-        Ok(())
+        self.put_named(arrays, "temperature", "alpha_adam")
     }
 
     /// Restore what [`LogTemperature::put`] wrote; `steps` is the saved [`LogTemperature::steps`].
     pub(crate) fn load(&mut self, arrays: &Arrays, file: &str, steps: Option<u64>) -> Result<(), AlgoError> {
-        load_store(arrays, file, "temperature", &self.store)?;
+        self.load_named(arrays, file, ("temperature", "alpha_adam"), steps)
+    }
+
+    /// Write the variable as `name` and the optimiser moments as `adam_name` (for a second
+    /// positive multiplier of an agent, such as DiffWPO's KL Lagrange multiplier).
+    pub(crate) fn put_named(&self, arrays: &mut Arrays, name: &str, adam_name: &str) -> Result<(), AlgoError> {
+        put_store(arrays, name, &self.store)?;
+        if let Some(adam) = &self.adam {
+            let (m, v) = adam.moments();
+            put_moments(arrays, adam_name, m, v);
+        }
+        Ok(())
+    }
+
+    /// Restore what [`LogTemperature::put_named`] wrote under `(name, adam_name)`.
+    pub(crate) fn load_named(
+        &mut self,
+        arrays: &Arrays,
+        file: &str,
+        (name, adam_name): (&str, &str),
+        steps: Option<u64>,
+    ) -> Result<(), AlgoError> {
+        load_store(arrays, file, name, &self.store)?;
         if let (Some(adam), Some(steps)) = (self.adam.as_mut(), steps) {
-            let (m, v) = load_moments(arrays, file, "alpha_adam", 1)?;
+            let (m, v) = load_moments(arrays, file, adam_name, 1)?;
             adam.restore(m, v, steps)?;
         }
         Ok(())

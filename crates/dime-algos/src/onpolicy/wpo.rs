@@ -11,7 +11,19 @@ use crate::error::AlgoError;
 /// Its θ-gradient is `mean_b (∂g/∂θ)ᵀ c`: the Wasserstein-gradient-flow direction projected on
 /// the parameters without the Fisher preconditioner. Shapes `[B, d]` → scalar.
 pub fn wpo_surrogate(cotangent: &Tensor, grad_log_density: &Tensor) -> Result<Tensor, AlgoError> {
-    Ok((cotangent.detach() * grad_log_density)?.sum(1)?.mean_all()?)
+    Ok(wpo_surrogate_rows(cotangent, grad_log_density)?.mean_all()?)
+}
+
+/// The per-row terms `Σ_i c_bi · g_bi(θ)` of [`wpo_surrogate`], `[B]` (for a per-row trust region).
+pub fn wpo_surrogate_rows(cotangent: &Tensor, grad_log_density: &Tensor) -> Result<Tensor, AlgoError> {
+    Ok((cotangent.detach() * grad_log_density)?.sum(1)?)
+}
+
+/// `log N(y; μ, diag σ²)` per row, `[B]`.
+pub fn gaussian_log_density(y: &Tensor, mean: &Tensor, std: &Tensor) -> Result<Tensor, AlgoError> {
+    let z = ((y - mean)? / std)?;
+    let log_norm = (std * (2.0 * std::f64::consts::PI).sqrt())?.log()?;
+    Ok(((z.sqr()? * -0.5)? - log_norm)?.sum(1)?)
 }
 
 /// `∇_a log N(a; μ, diag σ²) = −(a − μ)/σ²`, `[B, d]`, with gradient to `mean` and `std`.

@@ -14,74 +14,22 @@
 use candle_core::{DType, Device, Tensor};
 use dime_diffusion::{ActingPolicy, DiffusionPolicy, FRICTION_RAW, STEP_SIZE_RAW};
 use dime_nn::clip::clip_global_norm;
-use dime_nn::{host_gradients, init, Adam, AdamConfig, Linear, ParamStore};
+use dime_nn::{host_gradients, init, Adam, AdamConfig};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::config::DiffPpoConfig;
 use crate::agent::{ActMode, Agent};
 use crate::checkpoint::CheckpointFiles;
+use crate::dmerl::net::AugmentedMlp;
 use crate::dmerl::AugmentedConfig;
 use crate::error::AlgoError;
 use crate::onpolicy::{clipped_surrogate_loss, gae, normalise_advantages, ratio_diagnostics, value_loss, GaeInputs};
-use crate::ppo::policy::{orthogonal_layer, tanh_mlp};
 use crate::ppo::{RewardScaler, RunningMeanStd};
 use crate::replay::ReplayBuffer;
 
 /// The metrics reported after each rollout's update, in order.
 pub const DIFFPPO_METRICS: [&str; 5] = ["policy_loss", "value_loss", "entropy_proxy", "approx_kl", "clip_fraction"];
-
-/// `V(s, x_k, k)`: a tanh MLP on `[s, x_k, one-hot(k)]`.
-pub struct ValueNet {
-    store: ParamStore,
-    layers: Vec<Linear>,
-    steps: usize,
-}
-
-impl ValueNet {
-    fn new(
-        obs_dim: usize,
-        act_dim: usize,
-        steps: usize,
-        widths: &[usize],
-        rng: &mut ChaCha8Rng,
-    ) -> Result<Self, AlgoError> {
-        let mut store = ParamStore::new();
-        let mut layers = Vec::new();
-        let mut fan_in = obs_dim + act_dim + steps;
-        for (i, &w) in widths.iter().enumerate() {
-            layers.push(orthogonal_layer(&mut store, &format!("value{i}"), fan_in, w, std::f64::consts::SQRT_2, rng)?);
-            fan_in = w;
-        }
-        let out = orthogonal_layer(&mut store, &format!("value{}", widths.len()), fan_in, 1, 1.0, rng)?;
-        layers.push(out);
-        Ok(Self { store, layers, steps })
-    }
-
-    /// The network's input rows `[s, x_k, one-hot(k)]`.
-    fn input(&self, obs: &[f32], x: &[f32], steps: &[usize]) -> Result<Tensor, AlgoError> {
-        let rows = steps.len();
-        let (o, d) = (obs.len() / rows, x.len() / rows);
-        let mut values = Vec::with_capacity(rows * (o + d + self.steps));
-        for (b, &k) in steps.iter().enumerate() {
-            values.extend_from_slice(&obs[b * o..(b + 1) * o]);
-            values.extend_from_slice(&x[b * d..(b + 1) * d]);
-            values.extend((0..self.steps).map(|j| f32::from(u8::from(j == k))));
-        }
-        Ok(Tensor::from_vec(values, (rows, o + d + self.steps), &Device::Cpu)?)
-    }
-
-    /// `V` per row, `[B]`, with gradient.
-    fn forward(&self, obs: &[f32], x: &[f32], steps: &[usize]) -> Result<Tensor, AlgoError> {
-        let (hidden, out) = self.layers.split_at(self.layers.len() - 1);
-        Ok(out[0].forward(&tanh_mlp(hidden, &self.input(obs, x, steps)?)?)?.squeeze(1)?)
-    }
-
-    /// All parameters, sorted by name.
-    pub fn params(&self) -> &ParamStore {
-        &self.store
-    }
-}
 
 /// The chain `act` sampled, waiting for its environment transition.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -126,7 +74,7 @@ pub struct DiffPpoAgent {
     pub(super) obs_dim: usize,
     pub(super) act_dim: usize,
     pub(super) policy: DiffusionPolicy,
-    pub(super) value: ValueNet,
+    pub(super) value: AugmentedMlp,
     pub(super) policy_adam: Adam,
     pub(super) value_adam: Adam,
     pub(super) obs_stats: RunningMeanStd,
@@ -148,7 +96,7 @@ impl DiffPpoAgent {
         cfg.validate()?;
         let policy = DiffusionPolicy::new(cfg.sampler.clone(), obs_dim, act_dim, rng, DType::F32, &Device::Cpu)?;
         let k = cfg.sampler.diffusion_steps;
-        let value = ValueNet::new(obs_dim, act_dim, k, &cfg.value_widths, rng)?;
+        let value = AugmentedMlp::new("value", (obs_dim, act_dim, k), &cfg.value_widths, false, rng)?;
         let adam = AdamConfig { lr: cfg.learning_rate, beta1: 0.9, beta2: 0.999, eps: 1e-5 };
         let augmented = AugmentedConfig {
             denoising_steps: k,
@@ -185,7 +133,7 @@ impl DiffPpoAgent {
     }
 
     /// The value network.
-    pub fn value_net(&self) -> &ValueNet {
+    pub fn value_net(&self) -> &AugmentedMlp {
         &self.value
     }
 
@@ -304,7 +252,7 @@ impl DiffPpoAgent {
         let log_ratio = (&log_pi - &old_log_pi)?;
         let ratio = log_ratio.exp()?;
         let policy_loss = clipped_surrogate_loss(&ratio, &adv, self.cfg.clip)?;
-        let value = self.value.forward(&obs, &x, &steps)?;
+        let value = self.value.forward(&obs, &x, &steps, None)?;
         let value_loss = value_loss(&value, &old_value, &ret, Some(self.cfg.clip))?;
         let loss = (&policy_loss + (&value_loss * self.cfg.value_coef)?)?;
         let grad_store = loss.backward()?;
@@ -359,7 +307,7 @@ impl Agent for DiffPpoAgent {
             )?;
             let (log_pi, log_ratio) = (host(&lp.generative.detach())?, host(&lp.log_ratio()?.detach())?);
             // V(s, x_k, k) of the K augmented states, in one batch.
-            let values = host(&self.value.forward(&normalised.repeat(k_steps), x, &steps)?.detach())?;
+            let values = host(&self.value.forward(&normalised.repeat(k_steps), x, &steps, None)?.detach())?;
             self.pending =
                 Some(PendingChain { raw_obs: obs.to_vec(), obs: normalised, states, log_pi, log_ratio, values });
         }
@@ -381,7 +329,7 @@ impl Agent for DiffPpoAgent {
         let (next_value, next_ratio) = if t.terminated {
             (0.0, 0.0)
         } else {
-            let v = host(&self.value.forward(&next_obs, &x0_next, &[0])?.detach())?[0];
+            let v = host(&self.value.forward(&next_obs, &x0_next, &[0], None)?.detach())?[0];
             (v, self.step_one(&next_obs, &x0_next, 0, rng)?.2)
         };
         let ended = t.terminated || t.truncated;

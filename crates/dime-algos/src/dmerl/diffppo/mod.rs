@@ -4,5 +4,5 @@ mod agent;
 mod config;
 mod state;
 
-pub use agent::{DiffPpoAgent, ValueNet, DIFFPPO_METRICS};
+pub use agent::{DiffPpoAgent, DIFFPPO_METRICS};
 pub use config::DiffPpoConfig;
