@@ -62,6 +62,16 @@ const REGISTRY: &[Entry] = &[
         aliases: &[],
         build: |_| Ok(Box::new(TaskEnv::new(gym_mujoco::half_cheetah::v5()?))),
     },
+    Entry {
+        id: "gym/Hopper-v5",
+        aliases: &[],
+        build: |_| Ok(Box::new(TaskEnv::new(gym_mujoco::hopper_walker::hopper_v5()?))),
+    },
+    Entry {
+        id: "gym/Walker2d-v5",
+        aliases: &[],
+        build: |_| Ok(Box::new(TaskEnv::new(gym_mujoco::hopper_walker::walker2d_v5()?))),
+    },
     Entry { id: "dmc/cheetah-run", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::cheetah::run()?))) },
 ];
 

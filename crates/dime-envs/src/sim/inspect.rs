@@ -89,6 +89,24 @@ impl Data {
         scale3(momentum, 1.0 / mass)
     }
 
+    /// How far the last solve is from the exact optimum (KKT conditions of the dual problem, in
+    /// acceleration units): the largest of `−λ_r`·diag, `−(b + (A + R)λ)_r` and, for rows with
+    /// λ > 0, `|b + (A + R)λ|_r`. Zero (up to rounding) for an exact solve.
+    pub fn solver_residual(&self) -> f64 {
+        let p = &self.efc.problem;
+        let n = p.n;
+        let mut worst = 0.0_f64;
+        for r in 0..n {
+            let row = &p.ar[r * n..(r + 1) * n];
+            let residual = p.b[r] + row.iter().zip(&p.lambda[..n]).map(|(a, l)| a * l).sum::<f64>();
+            worst = worst.max(-p.lambda[r] * row[r]).max(-residual);
+            if p.lambda[r] > 0.0 {
+                worst = worst.max(residual.abs());
+            }
+        }
+        worst
+    }
+
     /// Solver mode in use.
     pub fn solver_mode(&self) -> SolverMode {
         self.solver_mode

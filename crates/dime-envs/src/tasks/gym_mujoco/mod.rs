@@ -11,6 +11,7 @@
 //! task file supplies a [`GymTask`].
 
 pub mod half_cheetah;
+pub mod hopper_walker;
 
 use rand::Rng;
 use rand_distr::StandardNormal;
