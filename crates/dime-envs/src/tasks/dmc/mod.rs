@@ -17,6 +17,7 @@ pub mod pendulum;
 pub mod point_mass;
 pub mod reacher;
 pub mod rewards;
+pub mod walker;
 
 use std::f64::consts::PI;
 use std::sync::{Arc, OnceLock};
