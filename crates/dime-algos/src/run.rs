@@ -12,7 +12,7 @@ use crate::crossq;
 use crate::dime::{DimeAgent, DimeConfig};
 use crate::dmerl::diffppo::{DiffPpoAgent, DiffPpoConfig};
 use crate::dmerl::diffsac::{DiffSacAgent, DiffSacConfig};
-use crate::dmerl::diffwpo::{DiffWpoAgent, DiffWpoConfig};
+use crate::dmerl::diffwpo::{WpoAgent, WpoConfig};
 use crate::error::AlgoError;
 use crate::ppo::{PpoAgent, PpoConfig};
 use crate::sac::{SacAgent, SacConfig};
@@ -37,12 +37,14 @@ pub enum Algo {
     Diffsac,
     /// Wasserstein policy optimisation on the diffusion-augmented MDP (Sanokowski et al., 2025), on-policy.
     Diffwpo,
+    /// Wasserstein policy optimisation with a Gaussian policy (Pfau et al., 2025), DiffWPO's baseline, on-policy.
+    Wpo,
 }
 
 impl Algo {
     /// Every algorithm `dime train` can run.
-    pub const ALL: [Algo; 7] =
-        [Algo::Dime, Algo::Sac, Algo::Crossq, Algo::Ppo, Algo::Diffppo, Algo::Diffsac, Algo::Diffwpo];
+    pub const ALL: [Algo; 8] =
+        [Algo::Dime, Algo::Sac, Algo::Crossq, Algo::Ppo, Algo::Diffppo, Algo::Diffsac, Algo::Diffwpo, Algo::Wpo];
 
     /// The name used on the command line and in configs.
     pub fn name(self) -> &'static str {
@@ -54,6 +56,7 @@ impl Algo {
             Algo::Diffppo => "diffppo",
             Algo::Diffsac => "diffsac",
             Algo::Diffwpo => "diffwpo",
+            Algo::Wpo => "wpo",
         }
     }
 
@@ -74,7 +77,7 @@ impl Algo {
             Algo::Ppo => &PpoConfig::PRESETS,
             Algo::Diffppo => &DiffPpoConfig::PRESETS,
             Algo::Diffsac => &DiffSacConfig::PRESETS,
-            Algo::Diffwpo => &DiffWpoConfig::PRESETS,
+            Algo::Diffwpo | Algo::Wpo => &WpoConfig::PRESETS,
         }
     }
 }
@@ -96,7 +99,9 @@ pub enum AgentConfig {
     /// DiffSAC's settings.
     Diffsac(DiffSacConfig),
     /// DiffWPO's settings.
-    Diffwpo(DiffWpoConfig),
+    Diffwpo(WpoConfig),
+    /// Gaussian WPO's settings.
+    Wpo(WpoConfig),
 }
 
 /// Everything that defines a run; written, resolved, to `config.toml`.
@@ -132,13 +137,14 @@ impl RunConfig {
             Algo::Ppo => AgentConfig::Ppo(PpoConfig::preset(preset).ok_or_else(unknown)?),
             Algo::Diffppo => AgentConfig::Diffppo(DiffPpoConfig::preset(preset).ok_or_else(unknown)?),
             Algo::Diffsac => AgentConfig::Diffsac(DiffSacConfig::preset(preset).ok_or_else(unknown)?),
-            Algo::Diffwpo => AgentConfig::Diffwpo(DiffWpoConfig::preset(preset).ok_or_else(unknown)?),
+            Algo::Diffwpo => AgentConfig::Diffwpo(WpoConfig::preset(preset).ok_or_else(unknown)?),
+            Algo::Wpo => AgentConfig::Wpo(WpoConfig::gaussian_preset(preset).ok_or_else(unknown)?),
         };
         let env = EnvConfig::default();
         dime_envs::spec(task, &env)?;
         // The papers' loop (5000 uniform warm-up steps, 1M buffer); the smoke presets, which
         // exist to exercise the whole pipeline in seconds, start learning after 500 steps.
-        let loop_cfg = if matches!(algo, Algo::Ppo | Algo::Diffppo | Algo::Diffwpo) {
+        let loop_cfg = if matches!(algo, Algo::Ppo | Algo::Diffppo | Algo::Diffwpo | Algo::Wpo) {
             // On-policy: the policy acts from the first step, and the loop's buffer only hands
             // each transition to the agent (one slot).
             LoopConfig {
@@ -181,6 +187,7 @@ impl RunConfig {
             AgentConfig::Diffppo(_) => Algo::Diffppo,
             AgentConfig::Diffsac(_) => Algo::Diffsac,
             AgentConfig::Diffwpo(_) => Algo::Diffwpo,
+            AgentConfig::Wpo(_) => Algo::Wpo,
         }
     }
 
@@ -227,8 +234,8 @@ impl RunConfig {
             AgentConfig::Diffsac(cfg) => {
                 Box::new(DiffSacAgent::new(cfg.clone(), spec.obs_dim, spec.act_dim, &mut init)?)
             }
-            AgentConfig::Diffwpo(cfg) => {
-                Box::new(DiffWpoAgent::new(cfg.clone(), spec.obs_dim, spec.act_dim, &mut init)?)
+            AgentConfig::Diffwpo(cfg) | AgentConfig::Wpo(cfg) => {
+                Box::new(WpoAgent::new(cfg.clone(), spec.obs_dim, spec.act_dim, &mut init)?)
             }
         };
         Ok((agent, resolved))

@@ -19,17 +19,20 @@ pub struct AugmentedMlp {
 }
 
 impl AugmentedMlp {
-    /// A network named `name{i}` per layer; `action_input` adds `x_{k+1}` to the input (a Q-network).
+    /// A network named `name{i}` per layer on states of `obs_dim`, latents `x_k` of
+    /// `latent_dim` and `steps` step indices; `action_dim > 0` adds `x_{k+1}` of that width to
+    /// the input (a Q-network).
     pub fn new(
         name: &str,
-        (obs_dim, act_dim, steps): (usize, usize, usize),
+        (obs_dim, latent_dim, steps): (usize, usize, usize),
         widths: &[usize],
-        action_input: bool,
+        action_dim: usize,
         rng: &mut ChaCha8Rng,
     ) -> Result<Self, AlgoError> {
         let mut store = ParamStore::new();
         let mut layers = Vec::new();
-        let mut fan_in = obs_dim + act_dim + steps + if action_input { act_dim } else { 0 };
+        let action_input = action_dim > 0;
+        let mut fan_in = obs_dim + latent_dim + steps + action_dim;
         for (i, &w) in widths.iter().enumerate() {
             layers.push(orthogonal_layer(&mut store, &format!("{name}{i}"), fan_in, w, std::f64::consts::SQRT_2, rng)?);
             fan_in = w;

@@ -96,7 +96,7 @@ impl DiffPpoAgent {
         cfg.validate()?;
         let policy = DiffusionPolicy::new(cfg.sampler.clone(), obs_dim, act_dim, rng, DType::F32, &Device::Cpu)?;
         let k = cfg.sampler.diffusion_steps;
-        let value = AugmentedMlp::new("value", (obs_dim, act_dim, k), &cfg.value_widths, false, rng)?;
+        let value = AugmentedMlp::new("value", (obs_dim, act_dim, k), &cfg.value_widths, 0, rng)?;
         let adam = AdamConfig { lr: cfg.learning_rate, beta1: 0.9, beta2: 0.999, eps: 1e-5 };
         let augmented = AugmentedConfig {
             denoising_steps: k,

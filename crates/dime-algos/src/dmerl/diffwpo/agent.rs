@@ -1,5 +1,6 @@
 //! DiffWPO (dmerl.md §6): Wasserstein policy optimisation on the diffusion-augmented MDP, run in
-//! the shared training loop on one environment.
+//! the shared training loop on one environment — and, with a Gaussian policy (one kernel per
+//! environment step, no latent), the Gaussian WPO baseline of §9.2 on the same code.
 //!
 //! Acting samples the chain and keeps each augmented transition `(s, x_k, k, x_{k+1})` with its
 //! soft reward `r̃_k = r·1[k = K−1] − γ_k·α·ℓ'_{k+1}` (as DiffPPO) and its successor state. After
@@ -16,19 +17,19 @@
 //!    - the temperature on `H = −K·mean(ℓ_k)` against `−m·d`, and `log λ_KL` on `−λ_KL·(KL − bound)`.
 
 use candle_core::{DType, Device, Tensor};
-use dime_diffusion::{ActingPolicy, DiffusionPolicy, StepKernel, FRICTION_RAW, STEP_SIZE_RAW};
 use dime_nn::clip::clip_global_norm;
 use dime_nn::{host_gradients, init, Adam, AdamConfig};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::config::DiffWpoConfig;
+use super::config::WpoConfig;
+use super::policy::WpoPolicy;
 use crate::agent::{ActMode, Agent};
 use crate::checkpoint::CheckpointFiles;
 use crate::dmerl::net::AugmentedMlp;
 use crate::dmerl::AugmentedConfig;
 use crate::error::AlgoError;
-use crate::onpolicy::{gae, gaussian_kl, gaussian_log_density, gaussian_score, wpo_surrogate_rows, GaeInputs};
+use crate::onpolicy::{gae, gaussian_kl, wpo_surrogate_rows, GaeInputs};
 use crate::ppo::{RewardScaler, RunningMeanStd};
 use crate::replay::ReplayBuffer;
 use crate::sac::temperature_gradient;
@@ -43,7 +44,7 @@ pub const DIFFWPO_METRICS: [&str; 6] = ["critic_loss", "actor_loss", "kl", "alph
 pub(super) struct PendingChain {
     pub raw_obs: Vec<f32>,
     pub obs: Vec<f32>,
-    /// `x_0..x_K`, `[(K+1)·d]`.
+    /// `x_0` (the latent's width), then `x_1..x_K` (`d` each).
     pub states: Vec<f32>,
     /// `ℓ_k` of each step.
     pub log_ratio: Vec<f32>,
@@ -66,12 +67,12 @@ pub(super) struct Rollout {
     pub succ_steps: Vec<usize>,
 }
 
-/// A DiffWPO learner.
-pub struct DiffWpoAgent {
-    pub(super) cfg: DiffWpoConfig,
+/// A WPO learner: DiffWPO, or Gaussian WPO.
+pub struct WpoAgent {
+    pub(super) cfg: WpoConfig,
     pub(super) obs_dim: usize,
     pub(super) act_dim: usize,
-    pub(super) policy: DiffusionPolicy,
+    pub(super) policy: WpoPolicy,
     pub(super) q: AugmentedMlp,
     pub(super) policy_adam: Adam,
     pub(super) q_adam: Adam,
@@ -82,7 +83,8 @@ pub struct DiffWpoAgent {
     pub(super) pending: Option<PendingChain>,
     pub(super) rollout: Rollout,
     augmented: AugmentedConfig,
-    acting: Option<ActingPolicy>,
+    /// Width of `x_k` in a row: `d` for the chain, 0 for the Gaussian.
+    latent_dim: usize,
 }
 
 fn host(t: &Tensor) -> Result<Vec<f32>, AlgoError> {
@@ -98,18 +100,18 @@ fn gather<T: Copy>(src: &[T], w: usize, idx: &[usize]) -> Vec<T> {
     idx.iter().flat_map(|&i| &src[i * w..(i + 1) * w]).copied().collect()
 }
 
-impl DiffWpoAgent {
+impl WpoAgent {
     /// A fresh agent; initial parameters come from `rng` (the run's `init` stream).
-    pub fn new(cfg: DiffWpoConfig, obs_dim: usize, act_dim: usize, rng: &mut ChaCha8Rng) -> Result<Self, AlgoError> {
+    pub fn new(cfg: WpoConfig, obs_dim: usize, act_dim: usize, rng: &mut ChaCha8Rng) -> Result<Self, AlgoError> {
         cfg.validate()?;
-        let k = cfg.sampler.diffusion_steps;
-        let policy = DiffusionPolicy::new(cfg.sampler.clone(), obs_dim, act_dim, rng, DType::F32, &Device::Cpu)?;
-        let q = AugmentedMlp::new("q", (obs_dim, act_dim, k), &cfg.q_widths, true, rng)?;
+        let policy = WpoPolicy::new(&cfg.policy, obs_dim, act_dim, rng)?;
+        let (k, latent_dim) = (policy.steps(), policy.latent_dim(act_dim));
+        let q = AugmentedMlp::new("q", (obs_dim, latent_dim, k), &cfg.q_widths, act_dim, rng)?;
         let adam = AdamConfig { lr: cfg.learning_rate, beta1: 0.9, beta2: 0.999, eps: 1e-5 };
         let multiplier_adam = AdamConfig::new(cfg.multiplier_learning_rate, 0.9);
         let augmented = AugmentedConfig {
             denoising_steps: k,
-            prior_std: cfg.sampler.prior_std,
+            prior_std: 1.0,
             action_clip: cfg.action_clip,
             gamma: cfg.gamma as f32,
             discount_mode: cfg.discount_mode,
@@ -129,18 +131,18 @@ impl DiffWpoAgent {
             policy,
             q,
             augmented,
-            acting: None,
+            latent_dim,
         })
     }
 
     /// The configuration.
-    pub fn config(&self) -> &DiffWpoConfig {
+    pub fn config(&self) -> &WpoConfig {
         &self.cfg
     }
 
-    /// The diffusion policy.
-    pub fn policy(&self) -> &DiffusionPolicy {
-        &self.policy
+    /// The policy's parameters, sorted by name.
+    pub fn policy_params(&self) -> &dime_nn::ParamStore {
+        self.policy.params()
     }
 
     /// The critic `Q(s̃_k, x_{k+1})`.
@@ -162,18 +164,6 @@ impl DiffWpoAgent {
         out
     }
 
-    fn prior_sample(&self, rng: &mut ChaCha8Rng) -> Vec<f32> {
-        let std = self.cfg.sampler.prior_std as f32;
-        init::standard_normal(rng, self.act_dim).into_iter().map(|e| std * e).collect()
-    }
-
-    fn acting_policy(&mut self) -> Result<&ActingPolicy, AlgoError> {
-        if self.acting.is_none() {
-            self.acting = Some(self.policy.acting_policy()?);
-        }
-        Ok(self.acting.as_ref().expect("built above"))
-    }
-
     /// Fresh `x_{k+1} ~ π_θ(·|s, x_k, k)` and `ℓ_k` per row, without gradient.
     fn sample_detached(
         &self,
@@ -184,20 +174,22 @@ impl DiffWpoAgent {
     ) -> Result<(Tensor, Vec<f32>), AlgoError> {
         let (rows, d) = (steps.len(), self.act_dim);
         let eps = Tensor::from_vec(init::standard_normal(rng, rows * d), (rows, d), &Device::Cpu)?;
-        let (x_next, lp) = self.policy.sample_step(&tensor(obs, rows)?, &tensor(x, rows)?, steps, &eps)?;
-        Ok((x_next.detach(), host(&lp.log_ratio()?.detach())?))
+        let kernel = self.policy.kernel(obs, x, steps)?;
+        let x_next = (&kernel.mean + (eps * &kernel.std)?)?.detach();
+        let log_ratio = self.policy.log_ratio(&kernel, &tensor(x, rows)?, &x_next)?;
+        Ok((x_next, host(&log_ratio.detach())?))
     }
 
     /// The critic's TD(λ) targets `G` of every stored transition (step 1 of the module docs).
     fn td_lambda_targets(&self, rng: &mut ChaCha8Rng) -> Result<Vec<f32>, AlgoError> {
-        let (r, n, d) = (&self.rollout, self.rollout.steps.len(), self.act_dim);
+        let (r, n, l) = (&self.rollout, self.rollout.steps.len(), self.latent_dim);
         let q_taken = host(&self.q.forward(&r.obs, &r.x, &r.steps, Some(&tensor(&r.x_next, n)?))?.detach())?;
         let mut next_values: Vec<f32> = (0..n).map(|t| if t + 1 < n { q_taken[t + 1] } else { 0.0 }).collect();
         let fresh: Vec<usize> = (0..n).filter(|&t| (r.ended[t] || t + 1 == n) && !r.terminated[t]).collect();
         if !fresh.is_empty() {
             let (obs, x, steps) = (
                 gather(&r.succ_obs, self.obs_dim, &fresh),
-                gather(&r.succ_x, d, &fresh),
+                gather(&r.succ_x, l, &fresh),
                 gather(&r.succ_steps, 1, &fresh),
             );
             let (action, _) = self.sample_detached(&obs, &x, &steps, rng)?;
@@ -223,8 +215,8 @@ impl DiffWpoAgent {
         let n = self.rollout.steps.len();
         // The kernels before this update: the trust region's reference.
         let r = &self.rollout;
-        let old = self.policy.step_kernel(&tensor(&r.obs, n)?, &tensor(&r.x, n)?, &r.steps)?;
-        let old = (old.mean.detach(), old.std.detach());
+        let old = self.policy.kernel(&r.obs, &r.x, &r.steps)?;
+        let old = (old.mean.detach(), old.std.detach().contiguous()?);
         let size = n / self.cfg.minibatches;
         let mut order: Vec<usize> = (0..n).collect();
         let mut sums = [0.0f64; 6];
@@ -237,7 +229,7 @@ impl DiffWpoAgent {
             }
         }
         self.rollout = Rollout::default();
-        self.acting = None;
+        self.policy.parameters_changed();
         Ok(sums.iter().map(|s| Some(s / self.cfg.minibatches as f64)).collect())
     }
 
@@ -248,9 +240,10 @@ impl DiffWpoAgent {
         (old_mean, old_std): &(Tensor, Tensor),
         rng: &mut ChaCha8Rng,
     ) -> Result<[f64; 6], AlgoError> {
-        let (o, d, b, k_steps) = (self.obs_dim, self.act_dim, rows.len(), self.cfg.sampler.diffusion_steps);
+        let (o, d, b, k_steps) = (self.obs_dim, self.act_dim, rows.len(), self.policy.steps());
         let r = &self.rollout;
-        let (obs, x, x_next) = (gather(&r.obs, o, rows), gather(&r.x, d, rows), gather(&r.x_next, d, rows));
+        let (obs, x, x_next) =
+            (gather(&r.obs, o, rows), gather(&r.x, self.latent_dim, rows), gather(&r.x_next, d, rows));
         let steps = gather(&r.steps, 1, rows);
         let index = Tensor::from_vec(rows.iter().map(|&i| i as u32).collect::<Vec<_>>(), b, &Device::Cpu)?;
         let (old_mean, old_std) = (old_mean.index_select(&index, 0)?, old_std.index_select(&index, 0)?);
@@ -266,13 +259,12 @@ impl DiffWpoAgent {
         // Actor: the WPO surrogate of one denoising step, with the clipped trust region.
         let alpha = self.temperature.alpha()?;
         let lambda_kl = self.kl_multiplier.alpha()?;
-        let kernel = self.policy.step_kernel(&tensor(&obs, b)?, &tensor(&x, b)?, &steps)?;
+        let kernel = self.policy.kernel(&obs, &x, &steps)?;
         let eps = Tensor::from_vec(init::standard_normal(rng, b * d), (b, d), &Device::Cpu)?;
         let x_hat = (&kernel.mean + (&eps * &kernel.std)?)?.detach();
         let g_q = self.q.action_gradient(&obs, &x, &steps, &x_hat)?;
-        let g_log_pi = gaussian_score(&x_hat, &kernel.mean, &kernel.std)?;
-        let g_log_q = self.reference_score(&tensor(&x, b)?, &x_hat, &kernel)?;
-        let g_ell = (&g_log_pi - &g_log_q)?;
+        let x_t = tensor(&x, b)?;
+        let g_ell = self.policy.score(&kernel, &x_t, &x_hat)?;
         let cotangent = ((g_ell.detach() * alpha)? - &g_q)?;
         let wpo_rows = wpo_surrogate_rows(&cotangent, &g_ell)?;
         let kl_rows = (gaussian_kl(&old_mean, &old_std, &kernel.mean, &kernel.std)? * k_steps as f64)?;
@@ -280,20 +272,13 @@ impl DiffWpoAgent {
         let per_row = inside.where_cond(&wpo_rows, &(&kl_rows * lambda_kl)?)?;
         let actor_loss = per_row.mean_all()?;
         let mut grads = host_gradients(self.policy.params(), &actor_loss.backward()?)?;
-        if !self.cfg.learn_step_sizes {
-            for (name, g) in self.policy.params().names().iter().zip(grads.iter_mut()) {
-                if name == STEP_SIZE_RAW || name == FRICTION_RAW {
-                    g.iter_mut().for_each(|v| *v = 0.0);
-                }
-            }
-        }
+        self.policy.hold_fixed(&mut grads);
         clip_global_norm(&mut grads, self.cfg.max_grad_norm);
         self.policy_adam.step(self.policy.params(), &grads)?;
 
         // Multipliers: α on H = −K·mean(ℓ_k) at the held samples, λ_KL on the mean KL.
-        let log_pi = host(&gaussian_log_density(&x_hat, &kernel.mean, &kernel.std)?.detach())?;
-        let log_q = host(&self.reference_log_density(&tensor(&x, b)?, &x_hat, &kernel)?)?;
-        let mean_ell = log_pi.iter().zip(&log_q).map(|(p, q)| f64::from(p - q)).sum::<f64>() / b as f64;
+        let ell = host(&self.policy.log_ratio(&kernel, &x_t, &x_hat)?.detach())?;
+        let mean_ell = ell.iter().map(|&v| f64::from(v)).sum::<f64>() / b as f64;
         let target = -self.cfg.target_entropy_multiplier * d as f64;
         self.temperature.step(temperature_gradient(alpha, k_steps as f64 * mean_ell, target))?;
         let kl_mean = f64::from(kl_rows.mean_all()?.to_scalar::<f32>()?);
@@ -301,25 +286,9 @@ impl DiffWpoAgent {
         let scalar = |t: &Tensor| -> Result<f64, AlgoError> { Ok(f64::from(t.to_scalar::<f32>()?)) };
         Ok([scalar(&critic_loss)?, scalar(&actor_loss)?, kl_mean, alpha, lambda_kl, -(k_steps as f64) * mean_ell])
     }
-
-    /// `∇_x log q_k(x_k|x)` at `x = x̂`, `[B, d]`, detached: the reference kernel's mean is
-    /// `x·(1 − η/σ0²)` with std `ς`, so the gradient is `(x_k − mean)/ς² · (1 − η/σ0²)`.
-    fn reference_score(&self, x: &Tensor, x_hat: &Tensor, kernel: &StepKernel) -> Result<Tensor, AlgoError> {
-        let prior_var = self.cfg.sampler.prior_std * self.cfg.sampler.prior_std;
-        let shrink = ((kernel.eta.detach() / prior_var)?.neg()? + 1.0)?;
-        let mean = (x_hat * &shrink)?;
-        Ok(((gaussian_score(x, &mean, &kernel.std.detach())?.neg()?) * shrink)?)
-    }
-
-    /// `log q_k(x_k|x̂)` per row, `[B]`, detached.
-    fn reference_log_density(&self, x: &Tensor, x_hat: &Tensor, kernel: &StepKernel) -> Result<Tensor, AlgoError> {
-        let prior_var = self.cfg.sampler.prior_std * self.cfg.sampler.prior_std;
-        let shrink = ((kernel.eta.detach() / prior_var)?.neg()? + 1.0)?;
-        gaussian_log_density(x, &(x_hat * &shrink)?, &kernel.std.detach()).map(|t| t.detach())
-    }
 }
 
-impl Agent for DiffWpoAgent {
+impl Agent for WpoAgent {
     /// Explore: sample the chain, keeping every augmented transition; Eval: the same chain
     /// without keeping anything (evaluation is stochastic, as DIME's and DMERL's).
     fn act(&mut self, obs: &[f32], mode: ActMode, rng: &mut ChaCha8Rng, action: &mut [f32]) -> Result<(), AlgoError> {
@@ -327,19 +296,19 @@ impl Agent for DiffWpoAgent {
             self.obs_stats.update(&obs.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
         }
         let normalised = self.normalised(obs);
-        let (k_steps, d) = (self.cfg.sampler.diffusion_steps, self.act_dim);
-        let x0 = self.prior_sample(rng);
-        let eps = init::standard_normal(rng, k_steps * d);
-        let states = self.acting_policy()?.chain_one_with_noise(&normalised, &x0, &eps)?;
+        let (k_steps, d, l) = (self.policy.steps(), self.act_dim, self.latent_dim);
+        let states = self.policy.sample_chain(&normalised, d, rng)?;
         let clip = self.cfg.action_clip;
-        for (out, x) in action.iter_mut().zip(&states[k_steps * d..]) {
+        for (out, x) in action.iter_mut().zip(&states[states.len() - d..]) {
             *out = x.tanh().clamp(-clip, clip);
         }
         if mode == ActMode::Explore {
+            // Every step's ℓ_k in one batch: rows (s, x_k, k) → x_{k+1}.
             let steps: Vec<usize> = (0..k_steps).collect();
-            let (x, x_next) = (tensor(&states[..k_steps * d], k_steps)?, tensor(&states[d..], k_steps)?);
-            let obs_rows = tensor(&normalised.repeat(k_steps), k_steps)?;
-            let log_ratio = host(&self.policy.step_log_probs(&obs_rows, &x, &steps, &x_next)?.log_ratio()?.detach())?;
+            let x = &states[..states.len() - d];
+            let kernel = self.policy.kernel(&normalised.repeat(k_steps), x, &steps)?;
+            let x_next = tensor(&states[l..], k_steps)?;
+            let log_ratio = host(&self.policy.log_ratio(&kernel, &tensor(x, k_steps)?, &x_next)?.detach())?;
             self.pending = Some(PendingChain { raw_obs: obs.to_vec(), obs: normalised, states, log_ratio });
         }
         Ok(())
@@ -353,11 +322,11 @@ impl Agent for DiffWpoAgent {
         if t.obs != &p.raw_obs[..] {
             return Ok(none);
         }
-        let (k_steps, d) = (self.cfg.sampler.diffusion_steps, self.act_dim);
+        let (k_steps, d, l) = (self.policy.steps(), self.act_dim, self.latent_dim);
         let alpha = self.temperature.alpha()? as f32;
         // The augmented state after the environment step: (s', x_0', 0) with a fresh prior sample.
         let next_obs = self.normalised(t.next_obs);
-        let x0_next = self.prior_sample(rng);
+        let x0_next = self.policy.initial_latent(d, rng);
         let next_ratio = if t.terminated { 0.0 } else { self.sample_detached(&next_obs, &x0_next, &[0], rng)?.1[0] };
         let reward = match self.cfg.normalise_rewards {
             true => self.rewards.scale(t.reward, t.terminated, self.cfg.gamma, 10.0),
@@ -372,8 +341,10 @@ impl Agent for DiffWpoAgent {
             let terminal = last && t.terminated;
             let soft = if terminal { 0.0 } else { discount * alpha * following_ratio };
             r.obs.extend_from_slice(&p.obs);
-            r.x.extend_from_slice(&p.states[k * d..(k + 1) * d]);
-            r.x_next.extend_from_slice(&p.states[(k + 1) * d..(k + 2) * d]);
+            // x_k starts at 0 for k = 0 and at l + (k − 1)·d after (l = d for the chain).
+            let (start, next_start) = (if k == 0 { 0 } else { l + (k - 1) * d }, l + k * d);
+            r.x.extend_from_slice(&p.states[start..next_start]);
+            r.x_next.extend_from_slice(&p.states[next_start..next_start + d]);
             r.steps.push(k);
             r.rewards.push(if last { reward } else { 0.0 } - soft);
             r.discounts.push(discount);
@@ -385,7 +356,7 @@ impl Agent for DiffWpoAgent {
                 r.succ_steps.push(0);
             } else {
                 r.succ_obs.extend_from_slice(&p.obs);
-                r.succ_x.extend_from_slice(&p.states[(k + 1) * d..(k + 2) * d]);
+                r.succ_x.extend_from_slice(&p.states[next_start..next_start + d]);
                 r.succ_steps.push(k + 1);
             }
         }
@@ -404,7 +375,7 @@ impl Agent for DiffWpoAgent {
     }
 
     fn load(&mut self, files: &CheckpointFiles) -> Result<(), AlgoError> {
-        self.acting = None;
+        self.policy.parameters_changed();
         self.load_files(files)
     }
 }

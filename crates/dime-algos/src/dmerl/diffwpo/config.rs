@@ -1,19 +1,18 @@
-//! DiffWPO's settings (dmerl.md §6, §8) and presets.
+//! The settings of DiffWPO and of the Gaussian WPO baseline (dmerl.md §6, §8, §9.2) and their presets.
 
 use dime_diffusion::{SamplerConfig, StepSchedule};
 use serde::{Deserialize, Serialize};
 
+use super::policy::WpoPolicyConfig;
 use crate::dmerl::DiscountMode;
 use crate::error::AlgoError;
 
-/// Everything that defines a DiffWPO learner.
+/// Everything that defines a WPO learner: DiffWPO or the Gaussian baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DiffWpoConfig {
-    /// The diffusion policy (K, prior, step sizes, score network).
-    pub sampler: SamplerConfig,
-    /// Train the step size ρ and the friction φ.
-    pub learn_step_sizes: bool,
+pub struct WpoConfig {
+    /// The policy class and its settings.
+    pub policy: WpoPolicyConfig,
     /// The environment sees `clip(tanh(x_K), ±action_clip)`.
     pub action_clip: f32,
     /// Environment steps per rollout (each is K augmented transitions).
@@ -51,8 +50,8 @@ pub struct DiffWpoConfig {
     pub normalise_rewards: bool,
 }
 
-impl DiffWpoConfig {
-    /// The official DiffWPO settings (dmerl.md §8, WPO column) where this implementation has
+impl WpoConfig {
+    /// DiffWPO with the official settings (dmerl.md §8, WPO column) where this implementation has
     /// them: K 8, σ0 3, friction 0.25, dt 0.125 with the linear schedule (min 0.17), a 4 × 256
     /// GELU score network with a 32 → 16 time code, Adam 1e-3 (multipliers 6e-4), γ 0.999 per
     /// denoising step, λ 0.98, 8 epochs of 8·K minibatches, KL bound 0.02, grad-norm 0.5, α from
@@ -74,8 +73,7 @@ impl DiffWpoConfig {
         sampler.score_net.time_encoder_width = 16;
         sampler.score_net.fourier_max_frequency = 50.0;
         Self {
-            sampler,
-            learn_step_sizes: true,
+            policy: WpoPolicyConfig::Diffusion { sampler, learn_step_sizes: true },
             action_clip: 0.999,
             rollout_steps: 2048,
             epochs: 8,
@@ -102,8 +100,10 @@ impl DiffWpoConfig {
     /// small critic's output layer, as they did DiffPPO's value network).
     pub fn cpu() -> Self {
         let mut cfg = Self::paper();
-        cfg.sampler.score_net.hidden_layers = 2;
-        cfg.sampler.score_net.hidden_width = 64;
+        if let WpoPolicyConfig::Diffusion { sampler, .. } = &mut cfg.policy {
+            sampler.score_net.hidden_layers = 2;
+            sampler.score_net.hidden_width = 64;
+        }
         cfg.epochs = 10;
         cfg.learning_rate = 3e-4;
         cfg.gamma = 0.99;
@@ -117,10 +117,12 @@ impl DiffWpoConfig {
     /// Tiny settings for wiring checks and tests.
     pub fn smoke() -> Self {
         let mut cfg = Self::cpu();
-        cfg.sampler.diffusion_steps = 3;
-        cfg.sampler.score_net.hidden_width = 16;
-        cfg.sampler.score_net.fourier_frequencies = 4;
-        cfg.sampler.score_net.time_encoder_width = 8;
+        if let WpoPolicyConfig::Diffusion { sampler, .. } = &mut cfg.policy {
+            sampler.diffusion_steps = 3;
+            sampler.score_net.hidden_width = 16;
+            sampler.score_net.fourier_frequencies = 4;
+            sampler.score_net.time_encoder_width = 8;
+        }
         cfg.rollout_steps = 32;
         cfg.epochs = 2;
         cfg.minibatches = 4;
@@ -128,7 +130,7 @@ impl DiffWpoConfig {
         cfg
     }
 
-    /// A preset by name.
+    /// A DiffWPO preset by name.
     pub fn preset(name: &str) -> Option<Self> {
         match name {
             "paper" => Some(Self::paper()),
@@ -138,13 +140,42 @@ impl DiffWpoConfig {
         }
     }
 
-    /// The preset names [`DiffWpoConfig::preset`] knows.
+    /// The Gaussian WPO baseline with the same name's settings (dmerl.md §9.2: the same machinery
+    /// and settings as DiffWPO, the chain replaced by a diagonal Gaussian over the pre-tanh action,
+    /// `log σ` starting at 0): a mean network as wide and deep as the preset's score network.
+    pub fn gaussian_preset(name: &str) -> Option<Self> {
+        let mut cfg = Self::preset(name)?;
+        if let WpoPolicyConfig::Diffusion { sampler, .. } = &cfg.policy {
+            let hidden_widths = vec![sampler.score_net.hidden_width; sampler.score_net.hidden_layers];
+            cfg.policy = WpoPolicyConfig::Gaussian { hidden_widths, initial_log_std: 0.0 };
+        }
+        Some(cfg)
+    }
+
+    /// The preset names [`WpoConfig::preset`] and [`WpoConfig::gaussian_preset`] know.
     pub const PRESETS: [&'static str; 3] = ["cpu", "paper", "smoke"];
+
+    /// Kernels per environment step: K for the chain, 1 for the Gaussian.
+    pub fn steps(&self) -> usize {
+        match &self.policy {
+            WpoPolicyConfig::Diffusion { sampler, .. } => sampler.diffusion_steps,
+            WpoPolicyConfig::Gaussian { .. } => 1,
+        }
+    }
 
     /// Reject settings that cannot run.
     pub fn validate(&self) -> Result<(), AlgoError> {
-        self.sampler.validate()?;
-        let transitions = self.rollout_steps * self.sampler.diffusion_steps;
+        match &self.policy {
+            WpoPolicyConfig::Diffusion { sampler, .. } => sampler.validate()?,
+            WpoPolicyConfig::Gaussian { hidden_widths, initial_log_std } => {
+                if hidden_widths.is_empty() || hidden_widths.contains(&0) || !initial_log_std.is_finite() {
+                    return Err(AlgoError::Config(
+                        "WPO: a Gaussian policy needs positive hidden widths and a finite log-std".into(),
+                    ));
+                }
+            }
+        }
+        let transitions = self.rollout_steps * self.steps();
         let positive = [self.learning_rate, self.multiplier_learning_rate, self.initial_alpha, self.kl_bound];
         let problem = if self.rollout_steps == 0 || self.epochs == 0 || self.minibatches == 0 {
             Some("rollout_steps, epochs and minibatches must be positive".to_string())
@@ -161,6 +192,6 @@ impl DiffWpoConfig {
         } else {
             None
         };
-        problem.map_or(Ok(()), |p| Err(AlgoError::Config(format!("DiffWPO: {p}"))))
+        problem.map_or(Ok(()), |p| Err(AlgoError::Config(format!("WPO: {p}"))))
     }
 }

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::agent::{DiffWpoAgent, PendingChain, Rollout};
+use super::agent::{PendingChain, Rollout, WpoAgent};
 use crate::checkpoint::CheckpointFiles;
 use crate::error::AlgoError;
 use crate::ppo::{RewardScaler, RunningMeanStd};
@@ -30,7 +30,7 @@ struct State {
     rollout: Rollout,
 }
 
-impl DiffWpoAgent {
+impl WpoAgent {
     /// Everything the agent needs to continue exactly, as checkpoint files.
     pub(crate) fn save_files(&self) -> Result<CheckpointFiles, AlgoError> {
         let mut arrays = Arrays::new();
@@ -55,7 +55,7 @@ impl DiffWpoAgent {
         pack_agent_files(ARRAYS_FILE, &arrays, STATE_FILE, &state)
     }
 
-    /// Restore what [`DiffWpoAgent::save_files`] wrote into an agent built with the same configuration.
+    /// Restore what [`WpoAgent::save_files`] wrote into an agent built with the same configuration.
     pub(crate) fn load_files(&mut self, files: &CheckpointFiles) -> Result<(), AlgoError> {
         let (arrays, state): (_, State) = unpack_agent_files(files, ARRAYS_FILE, STATE_FILE)?;
         load_store(&arrays, ARRAYS_FILE, "policy", self.policy.params())?;

@@ -6,26 +6,31 @@ use rand::SeedableRng;
 use super::*;
 use crate::replay::Transition;
 
-fn agent() -> DiffWpoAgent {
-    DiffWpoAgent::new(DiffWpoConfig::smoke(), 3, 1, &mut ChaCha8Rng::seed_from_u64(0)).unwrap()
+fn agent() -> WpoAgent {
+    WpoAgent::new(WpoConfig::smoke(), 3, 1, &mut ChaCha8Rng::seed_from_u64(0)).unwrap()
 }
 
 #[test]
-fn the_reference_score_is_the_gradient_of_the_reference_log_density() {
-    let a = agent();
+fn the_score_is_the_gradient_of_the_log_ratio_for_both_policy_classes() {
+    // g_ℓ = ∇_y [log π(y|·) − log q(x_k|y)] (the chain) or ∇_y log π(y|s) (the Gaussian):
+    // its closed form must equal autograd through ℓ with respect to y.
     let dev = Device::Cpu;
-    let obs = Tensor::new(&[[0.1f32, 0.2, 0.3], [-0.5, 0.4, 1.0]], &dev).unwrap();
-    let x = Tensor::new(&[[0.7f32], [-1.3]], &dev).unwrap();
-    let kernel = a.policy.step_kernel(&obs, &x, &[0, 2]).unwrap();
-    let x_hat = Var::new(&[[0.2f32], [0.9]], &dev).unwrap();
-    let score = a.reference_score(&x, x_hat.as_tensor(), &kernel).unwrap().to_vec2::<f32>().unwrap();
-    let prior_var = a.cfg.sampler.prior_std * a.cfg.sampler.prior_std;
-    let shrink = ((kernel.eta.detach() / prior_var).unwrap().neg().unwrap() + 1.0).unwrap();
-    let log_q = gaussian_log_density(&x, &(x_hat.as_tensor() * &shrink).unwrap(), &kernel.std.detach()).unwrap();
-    let grads = log_q.sum_all().unwrap().backward().unwrap();
-    let autograd = grads.get(x_hat.as_tensor()).unwrap().to_vec2::<f32>().unwrap();
-    for (s, g) in score.iter().zip(&autograd) {
-        assert!((s[0] - g[0]).abs() < 1e-5 * g[0].abs().max(1.0), "{} against autograd {}", s[0], g[0]);
+    for cfg in [WpoConfig::smoke(), WpoConfig::gaussian_preset("smoke").unwrap()] {
+        let a = WpoAgent::new(cfg, 3, 1, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
+        let obs = [0.1f32, 0.2, 0.3, -0.5, 0.4, 1.0];
+        let (x, steps): (Vec<f32>, Vec<usize>) = match a.latent_dim {
+            0 => (vec![], vec![0, 0]),
+            _ => (vec![0.7, -1.3], vec![0, 2]),
+        };
+        let kernel = a.policy.kernel(&obs, &x, &steps).unwrap();
+        let x_t = tensor(&x, 2).unwrap();
+        let y = Var::new(&[[0.2f32], [0.9]], &dev).unwrap();
+        let score = a.policy.score(&kernel, &x_t, y.as_tensor()).unwrap().to_vec2::<f32>().unwrap();
+        let grads = a.policy.log_ratio(&kernel, &x_t, y.as_tensor()).unwrap().sum_all().unwrap().backward().unwrap();
+        let autograd = grads.get(y.as_tensor()).unwrap().to_vec2::<f32>().unwrap();
+        for (s, g) in score.iter().zip(&autograd) {
+            assert!((s[0] - g[0]).abs() < 1e-5 * g[0].abs().max(1.0), "{} against autograd {}", s[0], g[0]);
+        }
     }
 }
 
