@@ -73,6 +73,7 @@ const REGISTRY: &[Entry] = &[
         build: |_| Ok(Box::new(TaskEnv::new(gym_mujoco::hopper_walker::walker2d_v5()?))),
     },
     Entry { id: "dmc/cheetah-run", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::cheetah::run()?))) },
+    Entry { id: "dmc/hopper-hop", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::hopper::hop()?))) },
     Entry { id: "dmc/walker-walk", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::walker::walk()?))) },
     Entry { id: "dmc/walker-run", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::walker::run()?))) },
 ];

@@ -41,6 +41,8 @@ struct State {
     efc_r: Vec<f64>,
     efc_aref: Vec<f64>,
     converged: Converged,
+    #[serde(default)]
+    sensordata: Vec<f64>,
 }
 
 #[derive(Deserialize)]
@@ -197,4 +199,28 @@ fn dmc_hopper_contacts_rows_and_forces_match_mujoco() {
 #[test]
 fn dmc_walker_contacts_rows_and_forces_match_mujoco() {
     check_model("dmc/walker", assets::DMC_WALKER, "contact_dmc_walker.json.gz");
+}
+
+#[test]
+fn dmc_hopper_touch_sensors_match_mujoco() {
+    // DMC hopper's sensors: torso_subtreelinvel (3 values), touch_toe, touch_heel (sensordata[3..5]).
+    // The touch sums normal forces (~10–1000 N) of the model's own solve, which is within 4.4e-16
+    // relative of the converged one (dump header), so the same 1e-9 relative bound as λ applies.
+    let model = Model::from_mujoco_json("dmc/hopper", assets::DMC_HOPPER).unwrap();
+    let (toe, heel, torso) = (model.site_id("touch_toe").unwrap(), model.site_id("touch_heel").unwrap(), 1);
+    let mut data = Data::new(&model);
+    let (mut worst, mut touching) = (0.0_f64, 0);
+    for s in load("contact_dmc_hopper.json.gz").states {
+        data.set_state(&model, &s.qpos, &s.qvel).unwrap();
+        data.set_ctrl(&model, &s.ctrl).unwrap();
+        data.forward(&model).unwrap();
+        let v = data.subtree_linvel(&model, torso);
+        for (ours, theirs) in v.iter().chain(&[data.touch(&model, toe), data.touch(&model, heel)]).zip(&s.sensordata) {
+            worst = worst.max((ours - theirs).abs() / theirs.abs().max(1.0));
+        }
+        touching += usize::from(s.sensordata[3] > 0.0) + usize::from(s.sensordata[4] > 0.0);
+    }
+    println!("dmc hopper sensors: worst relative error {worst:e}; {touching} nonzero touch readings");
+    assert!(touching >= 5, "the dump should exercise the touch sensors ({touching} nonzero readings)");
+    assert!(worst <= 1e-9, "sensors off by {worst} (relative)");
 }

@@ -22,7 +22,9 @@
 //!   balances for 1.6 s before falling), the deepest ground penetration at rest stays below 2 cm
 //!   (the soft contacts rest at a few mm; MuJoCo's deepest under random actions was 3.8 cm), and
 //!   the mechanical energy (kinetic + gravity + joint springs) never exceeds its initial value by
-//!   more than the work the released contact springs can return (bounded by 1e-2 J here).
+//!   more than 1e-2 J (what soft contacts compressed during the fall can give back), unless the
+//!   reset pose already starts more than 1 mm inside the ground (DMC hopper and walker resets are
+//!   not settled), whose stored contact energy is not counted.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -136,9 +138,17 @@ struct Measured {
     one_step_over: usize,
     steps: usize,
     free_run_10: f64,
+    /// DMC hopper: largest error of `log1p(touch)` after one step, where that step's err ≤ 1e-9.
+    touch: f64,
 }
 
 fn replay<E: Replay>(env: &mut E, file: &str) -> Measured {
+    replay_with_touch(env, file, 0..0)
+}
+
+/// As [`replay`]; the observation entries `touch` come from the last physics step's forward pass,
+/// so they are compared after a one-step replay instead of from recorded states (design (a), (c)).
+fn replay_with_touch<E: Replay>(env: &mut E, file: &str, touch: std::ops::Range<usize>) -> Measured {
     let golden = load(file);
     let mut m = Measured::default();
     let mut rng = env_rng(0);
@@ -149,8 +159,10 @@ fn replay<E: Replay>(env: &mut E, file: &str) -> Measured {
         for t in 0..=steps {
             env.set(&traj.qpos[t], &traj.qvel[t]);
             env.observe(&mut obs);
-            for (a, b) in obs.iter().zip(&traj.observations[t]) {
-                m.obs = m.obs.max((a - b).abs());
+            for (i, (a, b)) in obs.iter().zip(&traj.observations[t]).enumerate() {
+                if !touch.contains(&i) {
+                    m.obs = m.obs.max((a - b).abs());
+                }
             }
             if t == steps {
                 break;
@@ -171,7 +183,14 @@ fn replay<E: Replay>(env: &mut E, file: &str) -> Measured {
             env.set(&traj.qpos[t], &traj.qvel[t]);
             env.advance(&traj.actions[t], &mut rng);
             assert!(env.divergence().is_none());
-            one_step.push(err(&env.pos(), &env.vel(), &traj.qpos[t + 1], &traj.qvel[t + 1]));
+            let e = err(&env.pos(), &env.vel(), &traj.qpos[t + 1], &traj.qvel[t + 1]);
+            one_step.push(e);
+            if e <= 1e-9 {
+                env.observe(&mut obs);
+                for i in touch.clone() {
+                    m.touch = m.touch.max((obs[i] - traj.observations[t + 1][i]).abs());
+                }
+            }
         }
         env.set(&traj.initial_qpos, &traj.initial_qvel);
         for t in 0..10.min(traj.actions.len()) {
@@ -201,6 +220,7 @@ fn assert_bounds_with(m: &Measured, allowed: usize, max: f64) {
     assert!(m.one_step_median <= 1e-9, "one-step median err {}", m.one_step_median);
     assert!(m.one_step_max <= max, "one-step max err {}", m.one_step_max);
     assert!(m.free_run_10 <= 1e-5, "10-step free run err {}", m.free_run_10);
+    assert!(m.touch <= 1e-6, "log1p(touch) off by {}", m.touch);
 }
 
 /// Settle from each recorded reset with zero action for `steps` agent steps (2 s) and compare;
@@ -218,6 +238,9 @@ fn settle<E: Replay>(
     for (i, traj) in golden.trajectories.iter().enumerate() {
         env.set(&traj.initial_qpos, &traj.initial_qvel);
         let initial_energy = env.energy();
+        // A reset pose that starts inside the ground stores energy in the contact springs, which
+        // the mechanical energy does not count: check energy only from resets that do not.
+        let initial_depth = -env.min_contact_dist();
         let mut max_gain = f64::NEG_INFINITY;
         for _ in 0..steps {
             env.advance(&zero, &mut rng);
@@ -230,7 +253,11 @@ fn settle<E: Replay>(
         let tol = height_tolerance(i);
         assert!((ours - theirs).abs() <= tol, "{file} #{i}: rest height {ours} vs MuJoCo {theirs} (tolerance {tol})");
         assert!(depth < 0.02, "{file} #{i}: rests 2 cm or more inside the ground ({depth})");
-        assert!(max_gain <= 1e-2, "{file} #{i}: energy grew by {max_gain} J");
+        if initial_depth <= 1e-3 {
+            assert!(max_gain <= 1e-2, "{file} #{i}: energy grew by {max_gain} J");
+        } else {
+            println!("{file} #{i}: starts {initial_depth} m inside the ground; energy not checked");
+        }
     }
 }
 
@@ -307,4 +334,18 @@ fn dmc_walker_run_replays_dm_control() {
 fn dmc_walker_settles_like_mujoco() {
     // Torso height = 1.3 + rootz (qpos[0]); 80 steps of 0.025 s = 2 s.
     settle(&mut dmc::walker::walk().unwrap(), "dmc_walker_walk_zero.json.gz", 80, |q| 1.3 + q[0], |_| 1e-3);
+}
+
+#[test]
+fn dmc_hopper_hop_replays_dm_control() {
+    // Observation entries 13..15 are log1p(touch); the design bounds them by 1e-6 after a one-step
+    // replay wherever the state matches (they sum normal forces of ~1e2 N solved to ~1e-14).
+    let m = replay_with_touch(&mut dmc::hopper::hop().unwrap(), "dmc_hopper_hop.json.gz", 13..15);
+    assert_bounds(&m);
+}
+
+#[test]
+fn dmc_hopper_settles_like_mujoco() {
+    // Torso height = 1 + rootz (qpos[1]); 100 steps of 0.02 s = 2 s.
+    settle(&mut dmc::hopper::hop().unwrap(), "dmc_hopper_hop_zero.json.gz", 100, |q| 1.0 + q[1], |_| 1e-3);
 }

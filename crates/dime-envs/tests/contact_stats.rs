@@ -151,17 +151,27 @@ struct Sample {
     lengths: Vec<f64>,
     velocity_means: Vec<f64>,
     height_means: Vec<f64>,
+    /// Mean of each of the probe's extra per-step values (DMC hopper: the two `log1p(touch)` entries).
+    extra_means: Vec<[f64; 2]>,
     thinned_velocities: Vec<Vec<f64>>,
 }
 
-/// `probe(env, obs)` = (forward velocity, torso height) after a step.
-fn sample<E: Env>(env: &mut E, probe: impl Fn(&E, &[f64]) -> (f64, f64)) -> Sample {
+/// What is read after every step.
+struct Probe {
+    velocity: f64,
+    height: f64,
+    extra: [f64; 2],
+}
+
+/// Run the protocol, reading `probe(env, obs)` after every step.
+fn sample<E: Env>(env: &mut E, probe: impl Fn(&E, &[f64]) -> Probe) -> Sample {
     let spec = env.spec().clone();
     let mut s = Sample {
         returns: vec![],
         lengths: vec![],
         velocity_means: vec![],
         height_means: vec![],
+        extra_means: vec![],
         thinned_velocities: vec![],
     };
     let mut obs = vec![0.0; spec.obs_dim];
@@ -170,6 +180,7 @@ fn sample<E: Env>(env: &mut E, probe: impl Fn(&E, &[f64]) -> (f64, f64)) -> Samp
         env.reset(Some(k), &mut obs).unwrap();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1000 + k);
         let (mut ret, mut vel_sum, mut height_sum, mut t) = (0.0, 0.0, 0.0, 0);
+        let mut extra_sum = [0.0; 2];
         let mut thinned = Vec::new();
         loop {
             for (a, (lo, hi)) in action.iter_mut().zip(spec.act_low.iter().zip(&spec.act_high)) {
@@ -177,11 +188,12 @@ fn sample<E: Env>(env: &mut E, probe: impl Fn(&E, &[f64]) -> (f64, f64)) -> Samp
             }
             let out = env.step(&action, &mut obs).unwrap();
             assert!(!out.diverged, "episode {k} diverged at step {t}");
-            let (v, height) = probe(env, &obs);
+            let p = probe(env, &obs);
             if t % 10 == 0 {
-                thinned.push(v);
+                thinned.push(p.velocity);
             }
-            (ret, vel_sum, height_sum, t) = (ret + out.reward, vel_sum + v, height_sum + height, t + 1);
+            (ret, vel_sum, height_sum, t) = (ret + out.reward, vel_sum + p.velocity, height_sum + p.height, t + 1);
+            extra_sum = [extra_sum[0] + p.extra[0], extra_sum[1] + p.extra[1]];
             if out.done() {
                 break;
             }
@@ -190,6 +202,7 @@ fn sample<E: Env>(env: &mut E, probe: impl Fn(&E, &[f64]) -> (f64, f64)) -> Samp
         s.lengths.push(t as f64);
         s.velocity_means.push(vel_sum / t as f64);
         s.height_means.push(height_sum / t as f64);
+        s.extra_means.push([extra_sum[0] / t as f64, extra_sum[1] / t as f64]);
         s.thinned_velocities.push(thinned);
     }
     s
@@ -239,14 +252,18 @@ fn x_velocity(env: &impl Env) -> f64 {
 fn halfcheetah_v5_random_action_statistics_match_gymnasium() {
     let mut env = TaskEnv::new(half_cheetah::v5().unwrap());
     // Torso height = 0.7 + rootz = 0.7 + obs[0].
-    let s = sample(&mut env, |e, obs| (x_velocity(e), 0.7 + obs[0]));
+    let s = sample(&mut env, |e, obs| Probe { velocity: x_velocity(e), height: 0.7 + obs[0], extra: [0.0; 2] });
     check("gym/HalfCheetah-v5", &s, Height::Assert);
 }
 
 #[test]
 fn dmc_cheetah_run_random_action_statistics_match_dm_control() {
     let mut env = TaskEnv::new(dmc::cheetah::run().unwrap());
-    let s = sample(&mut env, |e, obs| (e.task().task().forward_velocity(e.task().physics()), 0.7 + obs[0]));
+    let s = sample(&mut env, |e, obs| Probe {
+        velocity: e.task().task().forward_velocity(e.task().physics()),
+        height: 0.7 + obs[0],
+        extra: [0.0; 2],
+    });
     check("dmc/cheetah-run", &s, Height::Assert);
 }
 
@@ -254,7 +271,7 @@ fn dmc_cheetah_run_random_action_statistics_match_dm_control() {
 fn hopper_v5_random_action_statistics_match_gymnasium() {
     let mut env = TaskEnv::new(hopper_walker::hopper_v5().unwrap());
     // Torso height = rootz = obs[0] (qpos0 = 1.25 is included).
-    let s = sample(&mut env, |e, obs| (x_velocity(e), obs[0]));
+    let s = sample(&mut env, |e, obs| Probe { velocity: x_velocity(e), height: obs[0], extra: [0.0; 2] });
     check("gym/Hopper-v5", &s, Height::Assert);
 }
 
@@ -262,7 +279,7 @@ fn hopper_v5_random_action_statistics_match_gymnasium() {
 fn walker2d_v5_random_action_statistics_match_gymnasium() {
     let mut env = TaskEnv::new(hopper_walker::walker2d_v5().unwrap());
     // Torso height = rootz = obs[0] (qpos0 = 1.25 is included).
-    let s = sample(&mut env, |e, obs| (x_velocity(e), obs[0]));
+    let s = sample(&mut env, |e, obs| Probe { velocity: x_velocity(e), height: obs[0], extra: [0.0; 2] });
     check("gym/Walker2d-v5", &s, Height::Assert);
 }
 
@@ -270,7 +287,11 @@ fn walker2d_v5_random_action_statistics_match_gymnasium() {
 fn dmc_walker_walk_random_action_statistics_match_dm_control() {
     let mut env = TaskEnv::new(dmc::walker::walk().unwrap());
     // Torso height is the `height` observation.
-    let s = sample(&mut env, |e, obs| (e.task().task().forward_velocity(e.task().physics()), obs[14]));
+    let s = sample(&mut env, |e, obs| Probe {
+        velocity: e.task().task().forward_velocity(e.task().physics()),
+        height: obs[14],
+        extra: [0.0; 2],
+    });
     check("dmc/walker-walk", &s, Height::ReportOnly);
 }
 
@@ -278,6 +299,32 @@ fn dmc_walker_walk_random_action_statistics_match_dm_control() {
 fn dmc_walker_run_random_action_statistics_match_dm_control() {
     let mut env = TaskEnv::new(dmc::walker::run().unwrap());
     // Torso height is the `height` observation.
-    let s = sample(&mut env, |e, obs| (e.task().task().forward_velocity(e.task().physics()), obs[14]));
+    let s = sample(&mut env, |e, obs| Probe {
+        velocity: e.task().task().forward_velocity(e.task().physics()),
+        height: obs[14],
+        extra: [0.0; 2],
+    });
     check("dmc/walker-run", &s, Height::ReportOnly);
+}
+
+#[test]
+fn dmc_hopper_hop_random_action_statistics_match_dm_control() {
+    // The return is 0 in most episodes (standing is reached on 0.2% of steps), so the design adds
+    // torso height and touch: per-episode means of the two log1p(touch) observations.
+    let mut env = TaskEnv::new(dmc::hopper::hop().unwrap());
+    let s = sample(&mut env, |e, obs| Probe {
+        velocity: e.task().task().forward_velocity(e.task().physics()),
+        height: 1.0 + obs[0],
+        extra: [obs[13], obs[14]],
+    });
+    check("dmc/hopper-hop", &s, Height::Assert);
+    let r = reference("dmc/hopper-hop");
+    for (k, name) in ["toe", "heel"].iter().enumerate() {
+        let ours: Vec<f64> = s.extra_means.iter().map(|m| m[k]).collect();
+        compare(
+            &format!("dmc/hopper-hop mean log1p(touch_{name})"),
+            &ours,
+            &r.per_episode[&format!("touch_mean_{name}")].values,
+        );
+    }
 }

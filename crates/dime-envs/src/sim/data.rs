@@ -159,6 +159,21 @@ impl Data {
         Ok(())
     }
 
+    /// Bring the derived quantities up to date for the current state and control, computing only
+    /// what is stale (after [`Data::step`], the acceleration stage of the new state; MuJoCo's
+    /// forward pass at the start of the next step). Acceleration-stage outputs (constraint forces,
+    /// [`Data::touch`]) then describe the current state.
+    pub fn evaluate(&mut self, model: &Model) -> Result<(), SimError> {
+        if self.stage < Stage::Velocity {
+            self.position_velocity(model)?;
+        }
+        if self.stage < Stage::Acceleration {
+            self.acceleration_stage(model);
+            self.stage = Stage::Acceleration;
+        }
+        Ok(())
+    }
+
     /// Everything that does not depend on the control (MuJoCo's `mj_step1` without sensors).
     pub(crate) fn position_velocity(&mut self, model: &Model) -> Result<(), SimError> {
         self.stage = Stage::None;

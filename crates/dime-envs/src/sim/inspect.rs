@@ -107,6 +107,32 @@ impl Data {
         worst
     }
 
+    /// MuJoCo's touch sensor on site `site` (a sphere of radius `size[0]`), from the contacts and
+    /// forces of the last evaluation: the sum of the normal forces of contacts on the site's body
+    /// whose ray — from the contact point along the normal, pointing into the site's body — meets
+    /// the sphere (always when the point is inside it). Valid after the acceleration stage.
+    pub fn touch(&self, model: &Model, site: usize) -> f64 {
+        let spec = &model.spec.sites[site];
+        let (centre, radius) = (self.site_xpos(model, site), spec.size[0]);
+        let mut total = 0.0;
+        for (i, contact) in self.contacts.iter().enumerate() {
+            if contact.body1 != spec.body && contact.body2 != spec.body {
+                continue;
+            }
+            let normal_force = self.contact_force(i)[0];
+            if normal_force <= 0.0 {
+                continue;
+            }
+            // The frame's normal is a unit vector from geom 1 to geom 2.
+            let n = contact.frame[0];
+            let ray = if contact.body2 == spec.body { [-n[0], -n[1], -n[2]] } else { n };
+            if ray_hits_sphere(contact.pos, ray, centre, radius) {
+                total += normal_force;
+            }
+        }
+        total
+    }
+
     /// Solver mode in use.
     pub fn solver_mode(&self) -> SolverMode {
         self.solver_mode
@@ -121,4 +147,15 @@ fn is_descendant(model: &Model, mut k: usize, ancestor: usize) -> bool {
         }
     }
     false
+}
+
+/// Whether the ray `origin + t·dir`, t ≥ 0 (unit `dir`), meets the sphere (MuJoCo's `mju_rayGeom`
+/// for spheres returning a non-negative distance).
+fn ray_hits_sphere(origin: Vec3, dir: Vec3, centre: Vec3, radius: f64) -> bool {
+    let v = sub3(origin, centre);
+    let b = v[0] * dir[0] + v[1] * dir[1] + v[2] * dir[2];
+    let c = v[0] * v[0] + v[1] * v[1] + v[2] * v[2] - radius * radius;
+    let disc = b * b - c;
+    // Roots −b ± √disc; a hit needs the larger one to be ≥ 0.
+    disc >= 0.0 && -b + disc.sqrt() >= 0.0
 }

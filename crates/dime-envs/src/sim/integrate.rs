@@ -83,13 +83,7 @@ impl Data {
     /// control-independent quantities of the new state (see the module docs). If the step produces a non-finite or huge value, the
     /// state is put back to where it was and [`SimError::Diverged`] says what went wrong.
     pub fn step(&mut self, model: &Model) -> Result<(), SimError> {
-        if self.stage < Stage::Velocity {
-            self.position_velocity(model)?;
-        }
-        if self.stage < Stage::Acceleration {
-            self.acceleration_stage(model);
-            self.stage = Stage::Acceleration;
-        }
+        self.evaluate(model)?;
         let start_time = self.time;
         self.scratch.start_qpos.copy_from_slice(&self.qpos);
         self.scratch.start_qvel.copy_from_slice(&self.qvel);

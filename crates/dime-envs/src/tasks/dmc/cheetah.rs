@@ -71,7 +71,7 @@ impl DmcTask for Run {
         physics.reset_to(&qpos, &qvel);
         let zero = vec![0.0; physics.model().nu()];
         for _ in 0..SETTLE_STEPS {
-            if physics.divergence.is_some() {
+            if physics.divergence().is_some() {
                 return;
             }
             physics.advance(&zero);

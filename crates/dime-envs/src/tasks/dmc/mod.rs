@@ -13,11 +13,15 @@
 pub mod acrobot;
 pub mod cartpole;
 pub mod cheetah;
+pub mod hopper;
 pub mod pendulum;
+mod physics;
 pub mod point_mass;
 pub mod reacher;
 pub mod rewards;
 pub mod walker;
+
+pub use physics::Physics;
 
 use std::f64::consts::PI;
 use std::sync::{Arc, OnceLock};
@@ -27,7 +31,7 @@ use rand::Rng;
 use crate::env::{check_state_len, Task, TaskStep};
 use crate::error::EnvError;
 use crate::rng::EnvRng;
-use crate::sim::{Data, JointKind, Model, SimError};
+use crate::sim::{JointKind, Model, SimError};
 use crate::spec::EnvSpec;
 
 /// Agent steps per DMC episode.
@@ -63,71 +67,6 @@ pub(crate) fn randomize_limited_and_rotational_joints(model: &Model, rng: &mut E
         }
     }
     qpos
-}
-
-/// The simulated system of one env: a shared model, its state, and the last divergence.
-pub struct Physics {
-    model: Arc<Model>,
-    data: Data,
-    substeps: usize,
-    divergence: Option<SimError>,
-}
-
-impl Physics {
-    /// Physics of `model` with `control_timestep / timestep` physics steps per agent step.
-    pub(crate) fn new(model: Arc<Model>, control_timestep: f64) -> Self {
-        let substeps = (control_timestep / model.timestep()).round().max(1.0) as usize;
-        let data = Data::new(&model);
-        Physics { model, data, substeps, divergence: None }
-    }
-
-    /// The model.
-    pub fn model(&self) -> &Model {
-        &self.model
-    }
-
-    /// The state and derived quantities.
-    pub fn data(&self) -> &Data {
-        &self.data
-    }
-
-    /// Seconds per agent step.
-    pub fn control_timestep(&self) -> f64 {
-        self.substeps as f64 * self.model.timestep()
-    }
-
-    /// Set `(qpos, qvel)` and recompute derived quantities; non-finite or misshaped input is an error.
-    pub fn set_state(&mut self, qpos: &[f64], qvel: &[f64]) -> Result<(), SimError> {
-        self.divergence = None;
-        self.data.set_state(&self.model, qpos, qvel)
-    }
-
-    /// Why the last reset or step failed, if it did.
-    pub(crate) fn divergence(&self) -> Option<&SimError> {
-        self.divergence.as_ref()
-    }
-
-    /// Set the state during a reset; a failure is kept as the divergence that `TaskEnv::reset` reports.
-    pub(crate) fn reset_to(&mut self, qpos: &[f64], qvel: &[f64]) {
-        if let Err(e) = self.set_state(qpos, qvel) {
-            self.divergence = Some(e);
-        }
-    }
-
-    /// One agent step with control `action`; on divergence the state stays at its pre-step value.
-    pub(crate) fn advance(&mut self, action: &[f64]) {
-        self.divergence = None;
-        if let Err(e) = self.data.set_ctrl(&self.model, action) {
-            self.divergence = Some(e);
-            return;
-        }
-        for _ in 0..self.substeps {
-            if let Err(e) = self.data.step(&self.model) {
-                self.divergence = Some(e);
-                return;
-            }
-        }
-    }
 }
 
 /// What distinguishes one DMC task: reset distribution, observation and reward.
@@ -209,12 +148,12 @@ impl<T: DmcTask> Task for Dmc<T> {
 
     fn advance(&mut self, action: &[f64], _rng: &mut EnvRng) -> TaskStep {
         self.physics.advance(action);
-        let reward = if self.physics.divergence.is_some() { 0.0 } else { self.task.reward(&self.physics, action) };
+        let reward = if self.physics.divergence().is_some() { 0.0 } else { self.task.reward(&self.physics, action) };
         TaskStep { reward, terminated: false }
     }
 
     fn divergence(&self) -> Option<&SimError> {
-        self.physics.divergence.as_ref()
+        self.physics.divergence()
     }
 
     /// `[qpos, qvel, task parameters]`.
@@ -226,7 +165,7 @@ impl<T: DmcTask> Task for Dmc<T> {
     }
 
     fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
-        let (nq, nv) = (self.physics.model.nq(), self.physics.model.nv());
+        let (nq, nv) = (self.physics.model().nq(), self.physics.model().nv());
         let n_params = self.task.parameters().len();
         check_state_len(&self.spec, state, nq + nv + n_params)?;
         self.physics.set_state(&state[..nq], &state[nq..nq + nv])?;
