@@ -14,7 +14,7 @@ use super::collision::{collide, GeomPose, GeomShape};
 use super::data::Data;
 use super::error::SimError;
 use super::model::{Check, ModelSpec};
-use super::spatial::{Mat3, Vec3};
+use super::spatial::{add3, dot3, mat_vec, norm3, quat_mul, quat_to_mat, sub3, Mat3, Vec3};
 
 /// Collision properties of one geom (MuJoCo `geom_*` fields).
 #[derive(Debug, Clone, PartialEq)]
@@ -188,19 +188,52 @@ pub(crate) fn build_collision(
     Ok(Collision { geoms: contact.geoms, pairs, impratio: contact.impratio, max_contacts })
 }
 
+/// Radius of a sphere around the geom origin that contains the shape (infinite for a plane).
+fn bounding_radius(shape: GeomShape) -> f64 {
+    match shape {
+        GeomShape::Plane => f64::INFINITY,
+        GeomShape::Sphere { radius } => radius,
+        GeomShape::Capsule { radius, half_length } => radius + half_length,
+    }
+}
+
+/// Whether the bounding spheres (or sphere and plane) are farther apart than `margin`: then the
+/// narrow phase cannot find a contact, since every `dist` it reports is at least this gap.
+fn bounds_apart(shape1: GeomShape, pose1: &GeomPose, shape2: GeomShape, pose2: &GeomPose, margin: f64) -> bool {
+    let gap = if shape1 == GeomShape::Plane {
+        let normal = [pose1.mat[0][2], pose1.mat[1][2], pose1.mat[2][2]];
+        dot3(sub3(pose2.pos, pose1.pos), normal) - bounding_radius(shape2)
+    } else {
+        norm3(sub3(pose2.pos, pose1.pos)) - bounding_radius(shape1) - bounding_radius(shape2)
+    };
+    gap > margin
+}
+
 impl Data {
     /// Collision detection on the current kinematics: fills `contacts` in pair order.
     pub(crate) fn collide(&mut self, model: &super::model::Model) {
         self.contacts.clear();
         let Some(collision) = &model.collision else { return };
+        for (g, pose) in self.geom_poses.iter_mut().enumerate() {
+            if collision.geoms[g].shape.is_some() {
+                let geom = &model.spec.geoms[g];
+                let (xpos, xquat) = (self.xpos[geom.body], self.xquat[geom.body]);
+                *pose = GeomPose {
+                    pos: add3(xpos, mat_vec(&self.xmat[geom.body], geom.pos)),
+                    mat: quat_to_mat(quat_mul(xquat, geom.quat)),
+                };
+            }
+        }
         for pair in &collision.pairs {
             let (g1, g2) = (pair.geom1, pair.geom2);
             let (Some(shape1), Some(shape2)) = (collision.geoms[g1].shape, collision.geoms[g2].shape) else {
                 continue;
             };
-            let pose1 = GeomPose { pos: self.geom_xpos(model, g1), mat: self.geom_xmat(model, g1) };
-            let pose2 = GeomPose { pos: self.geom_xpos(model, g2), mat: self.geom_xmat(model, g2) };
-            for point in collide(shape1, &pose1, shape2, &pose2, pair.margin).into_iter().flatten() {
+            let (pose1, pose2) = (&self.geom_poses[g1], &self.geom_poses[g2]);
+            if bounds_apart(shape1, pose1, shape2, pose2, pair.margin) {
+                continue;
+            }
+            for point in collide(shape1, pose1, shape2, pose2, pair.margin).into_iter().flatten() {
                 self.contacts.push(Contact {
                     geom1: g1,
                     geom2: g2,

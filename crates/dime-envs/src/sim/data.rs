@@ -58,6 +58,8 @@ pub struct Data {
     pub(crate) qacc_smooth: Vec<f64>,
     pub(crate) qfrc_constraint: Vec<f64>,
     pub(crate) qacc: Vec<f64>,
+    /// World poses of the collision geoms (refreshed by collision detection).
+    pub(crate) geom_poses: Vec<super::collision::GeomPose>,
     /// Active contacts (capacity preallocated for the model's maximum).
     pub(crate) contacts: Vec<Contact>,
     /// Constraint rows and solver workspace.
@@ -118,6 +120,7 @@ impl Data {
             qacc_smooth: vec![0.0; nv],
             qfrc_constraint: vec![0.0; nv],
             qacc: vec![0.0; nv],
+            geom_poses: vec![super::collision::GeomPose { pos: [0.0; 3], mat: MAT3_IDENTITY }; model.spec.geoms.len()],
             contacts: Vec::with_capacity(model.collision.as_ref().map_or(0, |c| c.max_contacts)),
             efc: Efc::new(model.max_rows, nv),
             solver_mode: SolverMode::PgsPolish,

@@ -7,6 +7,8 @@
 //! `1e-12·(1 + max|b|)` (scaled by its diagonal) or after the sweep cap; then an active-set polish:
 //! solve `(A + R)_SS λ_S = −b_S` exactly on `S = {λ > 0}` by Cholesky and accept it if it is
 //! feasible (`λ_S ≥ 0`) and complementary (`(b + (A + R)λ)_r ≥ 0` off S); otherwise resume PGS.
+//! The first polish is tried as soon as the positive set has been stable for 2 sweeps (usually
+//! after a handful of sweeps); only if it fails does PGS run to its tolerance.
 //! Row order and caps are fixed, so the result is deterministic.
 
 use super::linalg::{cholesky_factor, cholesky_solve};
@@ -15,6 +17,8 @@ use super::linalg::{cholesky_factor, cholesky_solve};
 const SWEEP_TOLERANCE: f64 = 1e-12;
 /// Rounds of (PGS, polish).
 const POLISH_ROUNDS: usize = 3;
+/// Sweeps without a change of the positive set before the first polish is tried.
+const STABLE_SWEEPS: usize = 2;
 
 /// How the dual problem is solved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,34 +63,51 @@ impl DualProblem {
             return;
         }
         let scale = 1.0 + self.b[..n].iter().fold(0.0_f64, |m, b| m.max(b.abs()));
-        self.gauss_seidel(sweeps, scale);
         if mode == SolverMode::PgsOnly || n == 1 {
+            self.gauss_seidel(sweeps, scale, None);
             return;
         }
+        // The polish needs only the right active set: try it as soon as PGS stops changing which
+        // rows are positive, and fall back to full sweeps if that guess fails. A polish that is
+        // accepted satisfies the optimality conditions, so the answer is the same either way.
+        if self.gauss_seidel(sweeps, scale, Some(STABLE_SWEEPS)) && self.polish() {
+            return;
+        }
+        self.gauss_seidel(sweeps, scale, None);
         for _ in 0..POLISH_ROUNDS {
             if self.polish() {
                 return;
             }
-            self.gauss_seidel(sweeps, scale);
+            self.gauss_seidel(sweeps, scale, None);
         }
     }
 
-    fn gauss_seidel(&mut self, sweeps: usize, scale: f64) {
+    /// At most `sweeps` PGS sweeps; stops early at the tolerance, or, with `stable = Some(k)`, once
+    /// the set of positive rows has not changed for `k` sweeps (returning `true` only then).
+    fn gauss_seidel(&mut self, sweeps: usize, scale: f64, stable: Option<usize>) -> bool {
         let n = self.n;
+        let mut unchanged = 0;
         for _ in 0..sweeps {
             let mut largest_change = 0.0_f64;
+            let mut set_changed = false;
             for r in 0..n {
                 let row = &self.ar[r * n..(r + 1) * n];
                 let residual = self.b[r] + row.iter().zip(&self.lambda[..n]).map(|(a, l)| a * l).sum::<f64>();
                 let diag = row[r];
                 let new = (self.lambda[r] - residual / diag).max(0.0);
                 largest_change = largest_change.max((new - self.lambda[r]).abs() * diag);
+                set_changed |= (new > 0.0) != (self.lambda[r] > 0.0);
                 self.lambda[r] = new;
             }
             if largest_change <= SWEEP_TOLERANCE * scale {
-                return;
+                return false;
+            }
+            unchanged = if set_changed { 0 } else { unchanged + 1 };
+            if stable.is_some_and(|k| unchanged >= k) {
+                return true;
             }
         }
+        false
     }
 
     /// Solve exactly on the rows with λ > 0; accept if feasible and complementary.
