@@ -72,6 +72,21 @@ const REGISTRY: &[Entry] = &[
         aliases: &[],
         build: |_| Ok(Box::new(TaskEnv::new(gym_mujoco::hopper_walker::walker2d_v5()?))),
     },
+    Entry {
+        id: "gym/HalfCheetah-v4",
+        aliases: &[],
+        build: |_| Ok(Box::new(TaskEnv::new(gym_mujoco::half_cheetah::v4()?))),
+    },
+    Entry {
+        id: "gym/Hopper-v4",
+        aliases: &[],
+        build: |_| Ok(Box::new(TaskEnv::new(gym_mujoco::hopper_walker::hopper_v4()?))),
+    },
+    Entry {
+        id: "gym/Walker2d-v4",
+        aliases: &[],
+        build: |_| Ok(Box::new(TaskEnv::new(gym_mujoco::hopper_walker::walker2d_v4()?))),
+    },
     Entry { id: "dmc/cheetah-run", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::cheetah::run()?))) },
     Entry { id: "dmc/hopper-hop", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::hopper::hop()?))) },
     Entry { id: "dmc/walker-walk", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::walker::walk()?))) },

@@ -380,6 +380,11 @@ impl Model {
         &self.body_invweight0
     }
 
+    /// Collision properties of geom `g`, or `None` for a contact-free model.
+    pub fn geom_collision(&self, g: usize) -> Option<&super::contact::GeomCollision> {
+        self.collision.as_ref().and_then(|c| c.geoms.get(g))
+    }
+
     /// Whether the model has contacts.
     pub fn has_contacts(&self) -> bool {
         self.collision.is_some()

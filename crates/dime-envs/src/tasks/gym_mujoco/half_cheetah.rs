@@ -6,6 +6,9 @@
 //! - Reward: `(x′ − x)/dt − 0.1·Σa²`, x = `qpos[0]`; `info`: `x_position` (x′), `x_velocity`,
 //!   `reward_forward`, `reward_ctrl` (negative).
 //! - Reset: `qpos = qpos0 + U(−0.1, 0.1)`, `qvel = 0.1·N(0, 1)`.
+//!
+//! `HalfCheetah-v4` (`half_cheetah_v4.py`) is the same task; only its `info` names the forward
+//! reward `reward_run`.
 
 use std::sync::{Arc, OnceLock};
 
@@ -30,10 +33,20 @@ const RESET_NOISE: f64 = 0.1;
 /// The HalfCheetah task.
 pub struct HalfCheetah {
     dt: f64,
+    v4: bool,
 }
 
 /// `gym/HalfCheetah-v5`.
 pub fn v5() -> Result<GymMujoco<HalfCheetah>, EnvError> {
+    build(false)
+}
+
+/// `gym/HalfCheetah-v4`.
+pub fn v4() -> Result<GymMujoco<HalfCheetah>, EnvError> {
+    build(true)
+}
+
+fn build(v4: bool) -> Result<GymMujoco<HalfCheetah>, EnvError> {
     let model = shared_model(&MODEL, "gym/halfcheetah", assets::GYM_HALFCHEETAH)?;
     // Gymnasium's dt = opt.timestep · frame_skip, in that order.
     let dt = model.timestep() * f64::from(FRAME_SKIP);
@@ -43,7 +56,7 @@ pub fn v5() -> Result<GymMujoco<HalfCheetah>, EnvError> {
     let mut reset_obs_range = vec![(-RESET_NOISE, RESET_NOISE); 8];
     reset_obs_range.extend([(-10.0 * RESET_NOISE, 10.0 * RESET_NOISE); 9]);
     let spec = EnvSpec {
-        id: "gym/HalfCheetah-v5".into(),
+        id: if v4 { "gym/HalfCheetah-v4" } else { "gym/HalfCheetah-v5" }.into(),
         obs_dim: 17,
         act_dim,
         act_low: vec![-1.0; act_dim],
@@ -58,12 +71,16 @@ pub fn v5() -> Result<GymMujoco<HalfCheetah>, EnvError> {
         can_terminate: false,
         random_reset: true,
     };
-    Ok(GymMujoco::new(spec, physics, HalfCheetah { dt }))
+    Ok(GymMujoco::new(spec, physics, HalfCheetah { dt, v4 }))
 }
 
 impl GymTask for HalfCheetah {
     fn term_names(&self) -> &'static [&'static str] {
-        &["x_position", "x_velocity", "reward_forward", "reward_ctrl"]
+        if self.v4 {
+            &["x_position", "x_velocity", "reward_run", "reward_ctrl"]
+        } else {
+            &["x_position", "x_velocity", "reward_forward", "reward_ctrl"]
+        }
     }
 
     fn reset_noise(&self) -> ResetNoise {

@@ -10,6 +10,11 @@
 //!   Hopper: z > 0.7, |angle| < 0.2, every entry of `(qpos[2:], qvel)` inside (−100, 100);
 //!   Walker2d: 0.8 < z < 2.0, −1 < angle < 1.
 //! - Reset: `qpos = qpos0 + U(−5e-3, 5e-3)`, `qvel = U(−5e-3, 5e-3)`.
+//!
+//! The `-v4` ids (`gymnasium/envs/mujoco/{hopper,walker2d}_v4.py`) share all of this except: the
+//! alive bonus is paid on every step, the terminating one included
+//! (`float(healthy or terminate_when_unhealthy)`); `info` holds only `x_position` and `x_velocity`;
+//! and Walker2d-v4 uses `walker2d.xml`, whose right foot has μ = 0.9 (v5: 1.9 on both feet).
 
 use std::sync::{Arc, OnceLock};
 
@@ -22,6 +27,9 @@ use crate::tasks::dmc::{shared_model, Physics};
 
 static HOPPER: OnceLock<Result<Arc<Model>, SimError>> = OnceLock::new();
 static WALKER2D: OnceLock<Result<Arc<Model>, SimError>> = OnceLock::new();
+static WALKER2D_V4: OnceLock<Result<Arc<Model>, SimError>> = OnceLock::new();
+/// Walker2d-v4's right-foot friction (`walker2d.xml`).
+const WALKER2D_V4_RIGHT_FOOT_FRICTION: f64 = 0.9;
 
 /// Physics steps per agent step.
 const FRAME_SKIP: u32 = 4;
@@ -43,24 +51,61 @@ pub enum Kind {
     Walker2d,
 }
 
-/// The Hopper-v5 / Walker2d-v5 task.
+/// Gymnasium task version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// `-v4`: alive bonus always paid, `info` with positions and velocity only.
+    V4,
+    /// `-v5`.
+    V5,
+}
+
+/// The Hopper / Walker2d task.
 pub struct Legged {
     kind: Kind,
+    version: Version,
     dt: f64,
     initial_z: f64,
 }
 
 /// `gym/Hopper-v5`.
 pub fn hopper_v5() -> Result<GymMujoco<Legged>, EnvError> {
-    build(Kind::Hopper, shared_model(&HOPPER, "gym/hopper", assets::GYM_HOPPER)?)
+    build(Kind::Hopper, Version::V5, shared_model(&HOPPER, "gym/hopper", assets::GYM_HOPPER)?)
 }
 
 /// `gym/Walker2d-v5`.
 pub fn walker2d_v5() -> Result<GymMujoco<Legged>, EnvError> {
-    build(Kind::Walker2d, shared_model(&WALKER2D, "gym/walker2d", assets::GYM_WALKER2D)?)
+    build(Kind::Walker2d, Version::V5, shared_model(&WALKER2D, "gym/walker2d", assets::GYM_WALKER2D)?)
 }
 
-fn build(kind: Kind, model: Arc<Model>) -> Result<GymMujoco<Legged>, EnvError> {
+/// `gym/Hopper-v4` (same model as v5).
+pub fn hopper_v4() -> Result<GymMujoco<Legged>, EnvError> {
+    build(Kind::Hopper, Version::V4, shared_model(&HOPPER, "gym/hopper", assets::GYM_HOPPER)?)
+}
+
+/// `gym/Walker2d-v4`: the v5 model with the right foot's friction set back to 0.9.
+pub fn walker2d_v4() -> Result<GymMujoco<Legged>, EnvError> {
+    let model = WALKER2D_V4
+        .get_or_init(|| {
+            let json = walker2d_v4_json()
+                .map_err(|message| SimError::ModelFormat { model: "gym/walker2d-v4".into(), message })?;
+            Model::from_mujoco_json("gym/walker2d-v4", &json).map(Arc::new)
+        })
+        .clone()
+        .map_err(EnvError::Sim)?;
+    build(Kind::Walker2d, Version::V4, model)
+}
+
+/// The Walker2d-v5 dump with `foot_geom`'s sliding friction replaced.
+fn walker2d_v4_json() -> Result<String, String> {
+    let mut value: serde_json::Value = serde_json::from_str(assets::GYM_WALKER2D).map_err(|e| e.to_string())?;
+    let geoms = value["geoms"].as_array_mut().ok_or("no geom list")?;
+    let foot = geoms.iter_mut().find(|g| g["name"] == "foot_geom").ok_or("no geom `foot_geom`")?;
+    foot["friction"][0] = WALKER2D_V4_RIGHT_FOOT_FRICTION.into();
+    Ok(value.to_string())
+}
+
+fn build(kind: Kind, version: Version, model: Arc<Model>) -> Result<GymMujoco<Legged>, EnvError> {
     // Gymnasium's dt = opt.timestep · frame_skip, in that order.
     let dt = model.timestep() * f64::from(FRAME_SKIP);
     let (nq, nv, act_dim) = (model.nq(), model.nv(), model.nu());
@@ -70,9 +115,11 @@ fn build(kind: Kind, model: Arc<Model>) -> Result<GymMujoco<Legged>, EnvError> {
         model.qpos0()[1..].iter().map(|&q| (q - RESET_NOISE, q + RESET_NOISE)).collect();
     reset_obs_range.extend(vec![(-RESET_NOISE, RESET_NOISE); nv]);
     let physics = Physics::new(model, dt);
-    let id = match kind {
-        Kind::Hopper => "gym/Hopper-v5",
-        Kind::Walker2d => "gym/Walker2d-v5",
+    let id = match (kind, version) {
+        (Kind::Hopper, Version::V5) => "gym/Hopper-v5",
+        (Kind::Walker2d, Version::V5) => "gym/Walker2d-v5",
+        (Kind::Hopper, Version::V4) => "gym/Hopper-v4",
+        (Kind::Walker2d, Version::V4) => "gym/Walker2d-v4",
     };
     let spec = EnvSpec {
         id: id.into(),
@@ -90,7 +137,7 @@ fn build(kind: Kind, model: Arc<Model>) -> Result<GymMujoco<Legged>, EnvError> {
         can_terminate: true,
         random_reset: true,
     };
-    Ok(GymMujoco::new(spec, physics, Legged { kind, dt, initial_z }))
+    Ok(GymMujoco::new(spec, physics, Legged { kind, version, dt, initial_z }))
 }
 
 impl Legged {
@@ -110,7 +157,17 @@ impl Legged {
 
 impl GymTask for Legged {
     fn term_names(&self) -> &'static [&'static str] {
-        &["x_position", "z_distance_from_origin", "x_velocity", "reward_forward", "reward_ctrl", "reward_survive"]
+        match self.version {
+            Version::V5 => &[
+                "x_position",
+                "z_distance_from_origin",
+                "x_velocity",
+                "reward_forward",
+                "reward_ctrl",
+                "reward_survive",
+            ],
+            Version::V4 => &["x_position", "x_velocity"],
+        }
     }
 
     fn reset_noise(&self) -> ResetNoise {
@@ -130,9 +187,15 @@ impl GymTask for Legged {
         let qpos = physics.data().qpos();
         let x_velocity = (qpos[0] - x_before) / self.dt;
         let healthy = self.is_healthy(physics);
-        let survive = if healthy { HEALTHY_REWARD } else { 0.0 };
+        // v4 pays the bonus when healthy or when unhealthy states terminate (always, here).
+        let survive = if healthy || self.version == Version::V4 { HEALTHY_REWARD } else { 0.0 };
         let ctrl_cost = CTRL_COST_WEIGHT * sum_of_squares(action);
-        terms.copy_from_slice(&[qpos[0], qpos[1] - self.initial_z, x_velocity, x_velocity, -ctrl_cost, survive]);
+        match self.version {
+            Version::V5 => {
+                terms.copy_from_slice(&[qpos[0], qpos[1] - self.initial_z, x_velocity, x_velocity, -ctrl_cost, survive])
+            }
+            Version::V4 => terms.copy_from_slice(&[qpos[0], x_velocity]),
+        }
         TaskStep { reward: (x_velocity + survive) - ctrl_cost, terminated: !healthy }
     }
 }
