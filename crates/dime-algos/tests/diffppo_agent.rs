@@ -4,55 +4,31 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use candle_core::{Device, Tensor};
-use common::{metrics_without_wall_time, StopAt, TASK};
+use common::{assert_resumes_exactly, assert_seeded_runs, on_policy_loop, params_checksum, trainer_with, TASK};
 use dime_algos::dmerl::diffppo::{DiffPpoAgent, DiffPpoConfig};
 use dime_algos::run::{AgentConfig, Algo, RunConfig};
-use dime_algos::{ActMode, Agent, LoopConfig, Outcome, Silent, Streams, Trainer};
-use dime_envs::{make_unit, EnvConfig};
+use dime_algos::{ActMode, Agent, Silent, Streams};
+use dime_envs::EnvConfig;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-
-fn loop_cfg() -> LoopConfig {
-    LoopConfig {
-        total_steps: 100,
-        learning_starts: 0,
-        eval_every: 50,
-        eval_episodes: 1,
-        checkpoint_every: 50,
-        replay_capacity: 1,
-    }
-}
 
 fn agent(seed: u64) -> DiffPpoAgent {
     let spec = dime_envs::spec(TASK, &EnvConfig::default()).unwrap();
     DiffPpoAgent::new(DiffPpoConfig::smoke(), spec.obs_dim, spec.act_dim, &mut Streams::new(seed).init).unwrap()
 }
 
-fn trainer<'a>(agent: &'a mut dyn Agent, seed: u64, dir: &Path) -> Trainer<'a> {
-    let env = EnvConfig::default();
-    let (train, eval) = (make_unit(TASK, &env).unwrap(), make_unit(TASK, &env).unwrap());
-    Trainer::new(loop_cfg(), agent, train, eval, seed, Some(dir)).unwrap()
-}
-
 fn checksum(agent: &DiffPpoAgent) -> Vec<u32> {
-    let mut bits = Vec::new();
-    for store in [agent.policy().params(), agent.value_net().params()] {
-        for (_, var) in store.iter() {
-            bits.extend(var.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|x| x.to_bits()));
-        }
-    }
-    bits
+    params_checksum(&[agent.policy().params(), agent.value_net().params()])
 }
 
 #[test]
 fn one_update_per_full_rollout_of_augmented_transitions() {
     let dir = tempfile::tempdir().unwrap();
     let mut a = agent(0);
-    trainer(&mut a, 0, dir.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
+    trainer_with(&on_policy_loop(), &mut a, 0, dir.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
     // Rollouts of 32 environment steps (96 augmented transitions) complete at 32, 64, 96:
     // 3 × (2 epochs × 4 minibatches).
     assert_eq!(a.gradient_steps(), 24);
@@ -93,33 +69,12 @@ fn recomputed_step_log_probabilities_match_the_sampled_ones() {
 
 #[test]
 fn same_seed_gives_identical_runs_and_another_seed_differs() {
-    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
-    let mut agents = [agent(2), agent(2), agent(3)];
-    for ((a, seed), dir) in agents.iter_mut().zip([2, 2, 3]).zip(&dirs) {
-        trainer(a, seed, dir.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
-    }
-    assert_eq!(metrics_without_wall_time(dirs[0].path()), metrics_without_wall_time(dirs[1].path()));
-    assert_eq!(checksum(&agents[0]), checksum(&agents[1]));
-    assert_ne!(checksum(&agents[0]), checksum(&agents[2]));
+    assert_seeded_runs(&on_policy_loop(), agent, checksum);
 }
 
 #[test]
 fn a_run_interrupted_mid_rollout_resumes_exactly() {
-    let (full, split) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut reference = agent(4);
-    trainer(&mut reference, 4, full.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
-    let mut first = agent(4);
-    let stop = AtomicBool::new(false);
-    let outcome = trainer(&mut first, 4, split.path()).run(&stop, &mut StopAt(77, &stop)).unwrap();
-    assert_eq!(outcome, Outcome::Interrupted { env_steps: 77 });
-    let mut second = agent(99);
-    let env = EnvConfig::default();
-    let (train, eval) = (make_unit(TASK, &env).unwrap(), make_unit(TASK, &env).unwrap());
-    let mut resumed = Trainer::resume(loop_cfg(), &mut second, train, eval, split.path()).unwrap();
-    assert_eq!(resumed.run(&AtomicBool::new(false), &mut Silent).unwrap(), Outcome::Finished);
-    drop(resumed);
-    assert_eq!(metrics_without_wall_time(full.path()), metrics_without_wall_time(split.path()));
-    assert_eq!(checksum(&reference), checksum(&second));
+    assert_resumes_exactly(&on_policy_loop(), 77, agent, checksum);
 }
 
 #[test]

@@ -6,10 +6,10 @@ mod common;
 
 use std::sync::atomic::AtomicBool;
 
-use common::{metrics_without_wall_time, resumed, trainer, StopAt, TASK};
+use common::{assert_resumes_exactly, assert_seeded_runs, loop_cfg, params_checksum, trainer, TASK};
 use dime_algos::dmerl::diffsac::{DiffSacAgent, DiffSacConfig};
 use dime_algos::run::{AgentConfig, Algo, RunConfig};
-use dime_algos::{ActMode, Agent, Outcome, Silent, Streams};
+use dime_algos::{ActMode, Agent, Silent, Streams};
 use dime_algos::{ReplayBuffer, Transition};
 use dime_envs::EnvConfig;
 use rand::SeedableRng;
@@ -21,13 +21,7 @@ fn agent(seed: u64) -> DiffSacAgent {
 }
 
 fn checksum(agent: &DiffSacAgent) -> Vec<u32> {
-    let mut bits = Vec::new();
-    for store in [agent.policy().params(), agent.critic().params()] {
-        for (_, var) in store.iter() {
-            bits.extend(var.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|x| x.to_bits()));
-        }
-    }
-    bits
+    params_checksum(&[agent.policy().params(), agent.critic().params()])
 }
 
 #[test]
@@ -91,33 +85,13 @@ fn stored_chains_end_in_the_action_the_environment_saw() {
 
 #[test]
 fn same_seed_gives_identical_runs_and_another_seed_differs() {
-    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
-    let mut agents = [agent(2), agent(2), agent(3)];
-    for ((a, seed), dir) in agents.iter_mut().zip([2, 2, 3]).zip(&dirs) {
-        trainer(a, seed, dir.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
-    }
-    assert_eq!(metrics_without_wall_time(dirs[0].path()), metrics_without_wall_time(dirs[1].path()));
-    assert_eq!(checksum(&agents[0]), checksum(&agents[1]));
-    assert_ne!(checksum(&agents[0]), checksum(&agents[2]));
+    assert_seeded_runs(&loop_cfg(), agent, checksum);
 }
 
 #[test]
 fn an_interrupted_run_resumes_exactly() {
-    let (full, split) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut reference = agent(4);
-    trainer(&mut reference, 4, full.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
-    let mut first = agent(4);
-    let stop = AtomicBool::new(false);
-    let outcome = trainer(&mut first, 4, split.path()).run(&stop, &mut StopAt(213, &stop)).unwrap();
-    assert_eq!(outcome, Outcome::Interrupted { env_steps: 213 });
-    let mut second = agent(99);
-    assert_eq!(
-        resumed(&mut second, split.path()).run(&AtomicBool::new(false), &mut Silent).unwrap(),
-        Outcome::Finished
-    );
-    assert_eq!(metrics_without_wall_time(full.path()), metrics_without_wall_time(split.path()));
-    assert_eq!(checksum(&reference), checksum(&second));
-    assert_eq!(reference.stored_chains(), second.stored_chains());
+    let (reference, resumed) = assert_resumes_exactly(&loop_cfg(), 213, agent, checksum);
+    assert_eq!(reference.stored_chains(), resumed.stored_chains());
 }
 
 #[test]

@@ -10,7 +10,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::config::PpoConfig;
-use super::normalise::{RewardScaler, RunningMeanStd};
+use super::normalise::Normalisers;
 use super::policy::GaussianPolicy;
 use crate::agent::{ActMode, Agent};
 use crate::checkpoint::CheckpointFiles;
@@ -67,8 +67,7 @@ pub struct PpoAgent {
     pub(super) act_dim: usize,
     pub(super) policy: GaussianPolicy,
     pub(super) adam: Adam,
-    pub(super) obs_stats: RunningMeanStd,
-    pub(super) rewards: RewardScaler,
+    pub(super) normalisers: Normalisers,
     /// Transitions learned from so far (the annealing clock).
     pub(super) env_steps: u64,
     /// Environment steps over which the learning rate anneals to 0 (set by the run; `None`: constant).
@@ -85,8 +84,12 @@ impl PpoAgent {
         let adam_cfg = AdamConfig { lr: cfg.learning_rate, beta1: 0.9, beta2: 0.999, eps: cfg.adam_eps };
         let adam = Adam::new(policy.params(), adam_cfg);
         Ok(Self {
-            obs_stats: RunningMeanStd::new(obs_dim),
-            rewards: RewardScaler::default(),
+            normalisers: Normalisers::new(
+                obs_dim,
+                cfg.normalise_observations,
+                cfg.normalise_rewards,
+                cfg.normalisation_clip,
+            ),
             env_steps: 0,
             anneal_horizon: None,
             pending: None,
@@ -121,25 +124,8 @@ impl PpoAgent {
         self.adam.steps()
     }
 
-    fn normalised(&self, obs: &[f32]) -> Vec<f32> {
-        if !self.cfg.normalise_observations {
-            return obs.to_vec();
-        }
-        let mut out = vec![0.0; obs.len()];
-        self.obs_stats.normalise(obs, self.cfg.normalisation_clip, &mut out);
-        out
-    }
-
     fn row(values: &[f32]) -> Result<Tensor, AlgoError> {
         Ok(Tensor::from_slice(values, (1, values.len()), &Device::Cpu)?)
-    }
-
-    /// The reward as learned from: scaled by [`RewardScaler`] when configured.
-    fn normalised_reward(&mut self, reward: f32, terminated: bool) -> f32 {
-        match self.cfg.normalise_rewards {
-            true => self.rewards.scale(reward, terminated, self.cfg.gamma, self.cfg.normalisation_clip),
-            false => reward,
-        }
     }
 
     /// GAE, then `epochs` passes of shuffled minibatches; returns the last pass's mean metrics.
@@ -221,10 +207,10 @@ impl Agent for PpoAgent {
     /// Explore: `a ~ N(μ(s), σ²)` (recorded for the rollout; the environment gets it clipped to
     /// [-1, 1]). Eval: the clipped mean.
     fn act(&mut self, obs: &[f32], mode: ActMode, rng: &mut ChaCha8Rng, action: &mut [f32]) -> Result<(), AlgoError> {
-        if mode == ActMode::Explore && self.cfg.normalise_observations {
-            self.obs_stats.update(&obs.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
+        if mode == ActMode::Explore {
+            self.normalisers.observe(obs);
         }
-        let normalised = self.normalised(obs);
+        let normalised = self.normalisers.observation(obs);
         let obs_t = Self::row(&normalised)?;
         let mean = self.policy.mean(&obs_t)?;
         if mode == ActMode::Eval {
@@ -257,11 +243,11 @@ impl Agent for PpoAgent {
             return Ok(none);
         }
         let ended = t.terminated || t.truncated;
-        let reward = self.normalised_reward(t.reward, t.terminated);
+        let reward = self.normalisers.reward(t.reward, t.terminated, self.cfg.gamma);
         let next_value = if t.terminated {
             0.0
         } else {
-            self.policy.value(&Self::row(&self.normalised(t.next_obs))?)?.to_vec1::<f32>()?[0]
+            self.policy.value(&Self::row(&self.normalisers.observation(t.next_obs))?)?.to_vec1::<f32>()?[0]
         };
         let r = &mut self.rollout;
         r.obs.extend_from_slice(&p.obs);

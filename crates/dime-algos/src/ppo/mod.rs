@@ -9,5 +9,5 @@ mod state;
 
 pub use agent::{PpoAgent, PPO_METRICS};
 pub use config::PpoConfig;
-pub use normalise::{RewardScaler, RunningMeanStd};
+pub use normalise::{Normalisers, RewardScaler, RunningMeanStd};
 pub use policy::GaussianPolicy;

@@ -70,6 +70,61 @@ impl RewardScaler {
     }
 }
 
+/// An on-policy agent's observation and reward normalisation, as configured: each part is
+/// `None` when switched off, and then passes its values unchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Normalisers {
+    /// Observation statistics.
+    pub obs: Option<RunningMeanStd>,
+    /// Reward scaling.
+    pub rewards: Option<RewardScaler>,
+    /// Normalised observations and rewards are clipped to ±this value.
+    pub clip: f64,
+}
+
+impl Normalisers {
+    /// Fresh statistics for observations of `obs_dim`, each part on or off.
+    pub fn new(obs_dim: usize, observations: bool, rewards: bool, clip: f64) -> Self {
+        Self {
+            obs: observations.then(|| RunningMeanStd::new(obs_dim)),
+            rewards: rewards.then(RewardScaler::default),
+            clip,
+        }
+    }
+
+    /// Merge an observation the agent acts on while training into the statistics.
+    pub fn observe(&mut self, obs: &[f32]) {
+        if let Some(stats) = &mut self.obs {
+            stats.update(&obs.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
+        }
+    }
+
+    /// The observation as the networks see it.
+    pub fn observation(&self, obs: &[f32]) -> Vec<f32> {
+        let Some(stats) = &self.obs else {
+            return obs.to_vec();
+        };
+        let mut out = vec![0.0; obs.len()];
+        stats.normalise(obs, self.clip, &mut out);
+        out
+    }
+
+    /// The reward as learned from (moving the return statistics, discount `gamma` per call).
+    pub fn reward(&mut self, reward: f32, terminated: bool, gamma: f64) -> f32 {
+        match &mut self.rewards {
+            Some(scaler) => scaler.scale(reward, terminated, gamma, self.clip),
+            None => reward,
+        }
+    }
+
+    /// Whether restored statistics fit this agent: the same parts switched on, the same widths.
+    pub fn fits(&self, other: &Normalisers) -> bool {
+        let width = |n: &Normalisers| n.obs.as_ref().map(|s| s.mean.len());
+        width(self) == width(other) && self.rewards.is_some() == other.rewards.is_some() && self.clip == other.clip
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::agent::{Pending, PpoAgent, Rollout};
-use super::normalise::{RewardScaler, RunningMeanStd};
+use super::normalise::Normalisers;
 use crate::checkpoint::CheckpointFiles;
 use crate::error::AlgoError;
 use crate::tensor_file::{
@@ -21,8 +21,7 @@ struct State {
     adam_steps: u64,
     learning_rate: f64,
     env_steps: u64,
-    obs_stats: RunningMeanStd,
-    rewards: RewardScaler,
+    normalisers: Normalisers,
     pending: Option<Pending>,
     rollout: Rollout,
 }
@@ -38,8 +37,7 @@ impl PpoAgent {
             adam_steps: self.adam.steps(),
             learning_rate: self.adam.config().lr,
             env_steps: self.env_steps,
-            obs_stats: self.obs_stats.clone(),
-            rewards: self.rewards.clone(),
+            normalisers: self.normalisers.clone(),
             pending: self.pending.clone(),
             rollout: self.rollout.clone(),
         };
@@ -53,15 +51,14 @@ impl PpoAgent {
         let (m, v) = load_moments(&arrays, ARRAYS_FILE, "ppo_adam", self.policy.params().len())?;
         self.adam.restore(m, v, state.adam_steps)?;
         self.adam.set_learning_rate(state.learning_rate);
-        if state.obs_stats.mean.len() != self.obs_dim || state.rewards.return_stats.mean.len() != 1 {
+        if !state.normalisers.fits(&self.normalisers) {
             return Err(AlgoError::CorruptCheckpoint {
                 path: STATE_FILE.into(),
-                reason: "normalisation statistics of the wrong width".into(),
+                reason: "normalisation statistics that do not fit this agent's configuration".into(),
             });
         }
         self.env_steps = state.env_steps;
-        self.obs_stats = state.obs_stats;
-        self.rewards = state.rewards;
+        self.normalisers = state.normalisers;
         self.pending = state.pending;
         self.rollout = state.rollout;
         Ok(())

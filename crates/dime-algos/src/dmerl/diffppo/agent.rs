@@ -25,7 +25,7 @@ use crate::dmerl::net::AugmentedMlp;
 use crate::dmerl::AugmentedConfig;
 use crate::error::AlgoError;
 use crate::onpolicy::{clipped_surrogate_loss, gae, normalise_advantages, ratio_diagnostics, value_loss, GaeInputs};
-use crate::ppo::{RewardScaler, RunningMeanStd};
+use crate::ppo::Normalisers;
 use crate::replay::ReplayBuffer;
 
 /// The metrics reported after each rollout's update, in order.
@@ -77,8 +77,7 @@ pub struct DiffPpoAgent {
     pub(super) value: AugmentedMlp,
     pub(super) policy_adam: Adam,
     pub(super) value_adam: Adam,
-    pub(super) obs_stats: RunningMeanStd,
-    pub(super) rewards: RewardScaler,
+    pub(super) normalisers: Normalisers,
     pub(super) pending: Option<PendingChain>,
     pub(super) rollout: AugmentedRollout,
     augmented: AugmentedConfig,
@@ -108,8 +107,7 @@ impl DiffPpoAgent {
         Ok(Self {
             policy_adam: Adam::new(policy.params(), adam),
             value_adam: Adam::new(value.params(), adam),
-            obs_stats: RunningMeanStd::new(obs_dim),
-            rewards: RewardScaler::default(),
+            normalisers: Normalisers::new(obs_dim, cfg.normalise_observations, cfg.normalise_rewards, 10.0),
             pending: None,
             rollout: AugmentedRollout::default(),
             cfg,
@@ -140,24 +138,6 @@ impl DiffPpoAgent {
     /// Gradient steps of the policy so far.
     pub fn gradient_steps(&self) -> u64 {
         self.policy_adam.steps()
-    }
-
-    fn normalised(&self, obs: &[f32]) -> Vec<f32> {
-        if !self.cfg.normalise_observations {
-            return obs.to_vec();
-        }
-        let mut out = vec![0.0; obs.len()];
-        self.obs_stats.normalise(obs, 10.0, &mut out);
-        out
-    }
-
-    /// The environment reward as learned from: scaled by [`RewardScaler`] (γ per environment
-    /// step, clip ±10) when configured.
-    fn normalised_reward(&mut self, reward: f32, terminated: bool) -> f32 {
-        match self.cfg.normalise_rewards {
-            true => self.rewards.scale(reward, terminated, self.cfg.gamma, 10.0),
-            false => reward,
-        }
     }
 
     fn tensor(values: &[f32], rows: usize) -> Result<Tensor, AlgoError> {
@@ -282,10 +262,10 @@ impl Agent for DiffPpoAgent {
     /// Explore: sample the chain, keeping every augmented transition with its log-densities;
     /// Eval: the same chain without keeping anything (DIME's and DMERL's evaluation is stochastic).
     fn act(&mut self, obs: &[f32], mode: ActMode, rng: &mut ChaCha8Rng, action: &mut [f32]) -> Result<(), AlgoError> {
-        if mode == ActMode::Explore && self.cfg.normalise_observations {
-            self.obs_stats.update(&obs.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
+        if mode == ActMode::Explore {
+            self.normalisers.observe(obs);
         }
-        let normalised = self.normalised(obs);
+        let normalised = self.normalisers.observation(obs);
         let (k_steps, d) = (self.cfg.sampler.diffusion_steps, self.act_dim);
         // The chain on the host fast path, then every step's log-densities in one batch.
         let x0 = self.prior_sample(rng);
@@ -324,7 +304,7 @@ impl Agent for DiffPpoAgent {
         }
         let (k_steps, d, alpha) = (self.cfg.sampler.diffusion_steps, self.act_dim, self.cfg.alpha as f32);
         // The augmented state after the environment step: (s', x_0', 0) with a fresh prior sample.
-        let next_obs = self.normalised(t.next_obs);
+        let next_obs = self.normalisers.observation(t.next_obs);
         let x0_next = self.prior_sample(rng);
         let (next_value, next_ratio) = if t.terminated {
             (0.0, 0.0)
@@ -333,7 +313,7 @@ impl Agent for DiffPpoAgent {
             (v, self.step_one(&next_obs, &x0_next, 0, rng)?.2)
         };
         let ended = t.terminated || t.truncated;
-        let reward = self.normalised_reward(t.reward, t.terminated);
+        let reward = self.normalisers.reward(t.reward, t.terminated, self.cfg.gamma);
         let r = &mut self.rollout;
         for k in 0..k_steps {
             let last = k + 1 == k_steps;

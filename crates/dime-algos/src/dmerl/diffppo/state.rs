@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::agent::{AugmentedRollout, DiffPpoAgent, PendingChain};
 use crate::checkpoint::CheckpointFiles;
 use crate::error::AlgoError;
-use crate::ppo::{RewardScaler, RunningMeanStd};
+use crate::ppo::Normalisers;
 use crate::tensor_file::{
     load_moments, load_store, pack_agent_files, put_moments, put_store, unpack_agent_files, Arrays,
 };
@@ -20,8 +20,7 @@ const STATE_FILE: &str = "diffppo_state.json";
 struct State {
     policy_adam_steps: u64,
     value_adam_steps: u64,
-    obs_stats: RunningMeanStd,
-    rewards: RewardScaler,
+    normalisers: Normalisers,
     pending: Option<PendingChain>,
     rollout: AugmentedRollout,
 }
@@ -39,8 +38,7 @@ impl DiffPpoAgent {
         let state = State {
             policy_adam_steps: self.policy_adam.steps(),
             value_adam_steps: self.value_adam.steps(),
-            obs_stats: self.obs_stats.clone(),
-            rewards: self.rewards.clone(),
+            normalisers: self.normalisers.clone(),
             pending: self.pending.clone(),
             rollout: self.rollout.clone(),
         };
@@ -56,14 +54,13 @@ impl DiffPpoAgent {
         self.policy_adam.restore(m, v, state.policy_adam_steps)?;
         let (m, v) = load_moments(&arrays, ARRAYS_FILE, "value_adam", self.value.params().len())?;
         self.value_adam.restore(m, v, state.value_adam_steps)?;
-        if state.obs_stats.mean.len() != self.obs_dim {
+        if !state.normalisers.fits(&self.normalisers) {
             return Err(AlgoError::CorruptCheckpoint {
                 path: STATE_FILE.into(),
-                reason: "observation statistics of the wrong width".into(),
+                reason: "normalisation statistics that do not fit this agent's configuration".into(),
             });
         }
-        self.obs_stats = state.obs_stats;
-        self.rewards = state.rewards;
+        self.normalisers = state.normalisers;
         self.pending = state.pending;
         self.rollout = state.rollout;
         Ok(())

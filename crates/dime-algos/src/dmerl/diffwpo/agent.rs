@@ -30,7 +30,7 @@ use crate::dmerl::net::AugmentedMlp;
 use crate::dmerl::AugmentedConfig;
 use crate::error::AlgoError;
 use crate::onpolicy::{gae, gaussian_kl, wpo_surrogate_rows, GaeInputs};
-use crate::ppo::{RewardScaler, RunningMeanStd};
+use crate::ppo::Normalisers;
 use crate::replay::ReplayBuffer;
 use crate::sac::temperature_gradient;
 use crate::temperature::LogTemperature;
@@ -78,8 +78,7 @@ pub struct WpoAgent {
     pub(super) q_adam: Adam,
     pub(super) temperature: LogTemperature,
     pub(super) kl_multiplier: LogTemperature,
-    pub(super) obs_stats: RunningMeanStd,
-    pub(super) rewards: RewardScaler,
+    pub(super) normalisers: Normalisers,
     pub(super) pending: Option<PendingChain>,
     pub(super) rollout: Rollout,
     augmented: AugmentedConfig,
@@ -121,8 +120,7 @@ impl WpoAgent {
             q_adam: Adam::new(q.params(), adam),
             temperature: LogTemperature::new(cfg.initial_alpha, Some(multiplier_adam))?,
             kl_multiplier: LogTemperature::new(cfg.initial_kl_multiplier, Some(multiplier_adam))?,
-            obs_stats: RunningMeanStd::new(obs_dim),
-            rewards: RewardScaler::default(),
+            normalisers: Normalisers::new(obs_dim, cfg.normalise_observations, cfg.normalise_rewards, 10.0),
             pending: None,
             rollout: Rollout::default(),
             cfg,
@@ -153,15 +151,6 @@ impl WpoAgent {
     /// Gradient steps of the policy so far.
     pub fn gradient_steps(&self) -> u64 {
         self.policy_adam.steps()
-    }
-
-    fn normalised(&self, obs: &[f32]) -> Vec<f32> {
-        if !self.cfg.normalise_observations {
-            return obs.to_vec();
-        }
-        let mut out = vec![0.0; obs.len()];
-        self.obs_stats.normalise(obs, 10.0, &mut out);
-        out
     }
 
     /// Fresh `x_{k+1} ~ π_θ(·|s, x_k, k)` and `ℓ_k` per row, without gradient.
@@ -292,10 +281,10 @@ impl Agent for WpoAgent {
     /// Explore: sample the chain, keeping every augmented transition; Eval: the same chain
     /// without keeping anything (evaluation is stochastic, as DIME's and DMERL's).
     fn act(&mut self, obs: &[f32], mode: ActMode, rng: &mut ChaCha8Rng, action: &mut [f32]) -> Result<(), AlgoError> {
-        if mode == ActMode::Explore && self.cfg.normalise_observations {
-            self.obs_stats.update(&obs.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
+        if mode == ActMode::Explore {
+            self.normalisers.observe(obs);
         }
-        let normalised = self.normalised(obs);
+        let normalised = self.normalisers.observation(obs);
         let (k_steps, d, l) = (self.policy.steps(), self.act_dim, self.latent_dim);
         let states = self.policy.sample_chain(&normalised, d, rng)?;
         let clip = self.cfg.action_clip;
@@ -325,13 +314,10 @@ impl Agent for WpoAgent {
         let (k_steps, d, l) = (self.policy.steps(), self.act_dim, self.latent_dim);
         let alpha = self.temperature.alpha()? as f32;
         // The augmented state after the environment step: (s', x_0', 0) with a fresh prior sample.
-        let next_obs = self.normalised(t.next_obs);
+        let next_obs = self.normalisers.observation(t.next_obs);
         let x0_next = self.policy.initial_latent(d, rng);
         let next_ratio = if t.terminated { 0.0 } else { self.sample_detached(&next_obs, &x0_next, &[0], rng)?.1[0] };
-        let reward = match self.cfg.normalise_rewards {
-            true => self.rewards.scale(t.reward, t.terminated, self.cfg.gamma, 10.0),
-            false => t.reward,
-        };
+        let reward = self.normalisers.reward(t.reward, t.terminated, self.cfg.gamma);
         let ended = t.terminated || t.truncated;
         let r = &mut self.rollout;
         for k in 0..k_steps {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::agent::{PendingChain, Rollout, WpoAgent};
 use crate::checkpoint::CheckpointFiles;
 use crate::error::AlgoError;
-use crate::ppo::{RewardScaler, RunningMeanStd};
+use crate::ppo::Normalisers;
 use crate::tensor_file::{
     load_moments, load_store, pack_agent_files, put_moments, put_store, unpack_agent_files, Arrays,
 };
@@ -24,8 +24,7 @@ struct State {
     q_adam_steps: u64,
     alpha_adam_steps: Option<u64>,
     kl_multiplier_adam_steps: Option<u64>,
-    obs_stats: RunningMeanStd,
-    rewards: RewardScaler,
+    normalisers: Normalisers,
     pending: Option<PendingChain>,
     rollout: Rollout,
 }
@@ -47,8 +46,7 @@ impl WpoAgent {
             q_adam_steps: self.q_adam.steps(),
             alpha_adam_steps: self.temperature.steps(),
             kl_multiplier_adam_steps: self.kl_multiplier.steps(),
-            obs_stats: self.obs_stats.clone(),
-            rewards: self.rewards.clone(),
+            normalisers: self.normalisers.clone(),
             pending: self.pending.clone(),
             rollout: self.rollout.clone(),
         };
@@ -66,14 +64,13 @@ impl WpoAgent {
         self.q_adam.restore(m, v, state.q_adam_steps)?;
         self.temperature.load(&arrays, ARRAYS_FILE, state.alpha_adam_steps)?;
         self.kl_multiplier.load_named(&arrays, ARRAYS_FILE, KL_MULTIPLIER, state.kl_multiplier_adam_steps)?;
-        if state.obs_stats.mean.len() != self.obs_dim {
+        if !state.normalisers.fits(&self.normalisers) {
             return Err(AlgoError::CorruptCheckpoint {
                 path: STATE_FILE.into(),
-                reason: "observation statistics of the wrong width".into(),
+                reason: "normalisation statistics that do not fit this agent's configuration".into(),
             });
         }
-        self.obs_stats = state.obs_stats;
-        self.rewards = state.rewards;
+        self.normalisers = state.normalisers;
         self.pending = state.pending;
         self.rollout = state.rollout;
         Ok(())
