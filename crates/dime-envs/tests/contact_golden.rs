@@ -224,3 +224,10 @@ fn dmc_hopper_touch_sensors_match_mujoco() {
     assert!(touching >= 5, "the dump should exercise the touch sensors ({touching} nonzero readings)");
     assert!(worst <= 1e-9, "sensors off by {worst} (relative)");
 }
+
+#[test]
+fn ant_v5_contacts_rows_and_forces_match_mujoco() {
+    // Free-joint torso, jointless leg bodies welded to their parents, plane–sphere and
+    // plane–capsule contacts with margins (0.01 per geom), and limit rows with margins.
+    check_model("gym/ant", assets::GYM_ANT, "contact_gym_ant.json.gz");
+}

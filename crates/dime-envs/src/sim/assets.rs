@@ -23,3 +23,5 @@ pub const DMC_CHEETAH: &str = include_str!("models/model_dmc_cheetah.json");
 pub const DMC_HOPPER: &str = include_str!("models/model_dmc_hopper.json");
 /// DMC `walker.xml`, compiled by MuJoCo 3.17.
 pub const DMC_WALKER: &str = include_str!("models/model_dmc_walker.json");
+/// Gymnasium `ant.xml` (Ant-v5), compiled by MuJoCo 3.17.
+pub const GYM_ANT: &str = include_str!("models/model_gym_ant.json");
