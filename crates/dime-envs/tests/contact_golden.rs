@@ -10,7 +10,8 @@
 //! - rows: count, kind, dense Jacobian, `pos`, `R`, `aref` to 1e-12 relative to the row's scale;
 //! - forces: λ and `qacc` against the converged solve to 1e-9 relative to `max(1, max|λ|)` — the
 //!   dump's converged and independent dual-QP solutions agree to 1.7e-14, so a correct solve of the
-//!   same problem lands far inside that; and the decoded contact force (`mj_contactForce`) likewise.
+//!   same problem lands far inside that; the decoded contact force (`mj_contactForce`) and the
+//!   per-body contact wrenches (`cfrc_ext`, torque about the tree's subtree COM) likewise.
 //! - `body_invweight0` (which scales R) against the model file to 1e-12 relative.
 
 use std::io::Read;
@@ -43,6 +44,7 @@ struct State {
     converged: Converged,
     #[serde(default)]
     sensordata: Vec<f64>,
+    cfrc_ext: Vec<[f64; 6]>,
 }
 
 #[derive(Deserialize)]
@@ -90,6 +92,7 @@ struct Errors {
     force: f64,
     qacc: f64,
     contact_force: f64,
+    cfrc_ext: f64,
     invweight: f64,
 }
 
@@ -152,6 +155,11 @@ fn check_model(name: &str, json: &str, dump_file: &str) {
         for (a, b) in data.qacc().iter().zip(&s.converged.qacc) {
             max_abs((a - b).abs() / scale_qacc, &mut err.qacc);
         }
+        for (b, theirs) in s.cfrc_ext.iter().enumerate() {
+            for (a, t) in data.cfrc_ext(b).iter().zip(theirs) {
+                max_abs((a - t).abs() / scale_force, &mut err.cfrc_ext);
+            }
+        }
         for (c, theirs) in s.contacts.iter().enumerate() {
             let ours = data.contact_force(c);
             for (a, b) in ours.iter().zip(&theirs.contact_force) {
@@ -168,6 +176,7 @@ fn check_model(name: &str, json: &str, dump_file: &str) {
     assert!(err.force <= 1e-9, "{name}: λ off by {} (relative)", err.force);
     assert!(err.contact_force <= 1e-9, "{name}: contact force off by {} (relative)", err.contact_force);
     assert!(err.qacc <= 1e-9, "{name}: qacc off by {} (relative)", err.qacc);
+    assert!(err.cfrc_ext <= 1e-9, "{name}: cfrc_ext off by {} (relative)", err.cfrc_ext);
 }
 
 #[test]

@@ -58,6 +58,12 @@ pub struct Data {
     pub(crate) qacc_smooth: Vec<f64>,
     pub(crate) qfrc_constraint: Vec<f64>,
     pub(crate) qacc: Vec<f64>,
+    /// Per body, the contact forces acting on it as `(torque, force)` about its tree's subtree
+    /// centre of mass (MuJoCo's `cfrc_ext`), from the last acceleration-stage evaluation.
+    pub(crate) cfrc_ext: Vec<Spatial>,
+    /// Body positions at the last acceleration-stage evaluation (MuJoCo leaves these in `xpos`
+    /// after `mj_step`: the start of the last Euler step, or RK4's 4th stage).
+    pub(crate) evaluated_xpos: Vec<Vec3>,
     /// World poses of the collision geoms (refreshed by collision detection).
     pub(crate) geom_poses: Vec<super::collision::GeomPose>,
     /// Active contacts (capacity preallocated for the model's maximum).
@@ -120,6 +126,8 @@ impl Data {
             qacc_smooth: vec![0.0; nv],
             qfrc_constraint: vec![0.0; nv],
             qacc: vec![0.0; nv],
+            cfrc_ext: vec![[0.0; 6]; nbody],
+            evaluated_xpos: vec![[0.0; 3]; nbody],
             geom_poses: vec![super::collision::GeomPose { pos: [0.0; 3], mat: MAT3_IDENTITY }; model.spec.geoms.len()],
             contacts: Vec::with_capacity(model.collision.as_ref().map_or(0, |c| c.max_contacts)),
             efc: Efc::new(model.max_rows, nv),
@@ -213,6 +221,10 @@ impl Data {
         self.qacc_smooth.copy_from_slice(&self.qfrc_smooth);
         cholesky_solve(&self.mass_factor, model.nv, &mut self.qacc_smooth);
         self.solve_constraints(model);
+        if model.collision.is_some() {
+            self.contact_wrenches(model);
+        }
+        self.evaluated_xpos.copy_from_slice(&self.xpos);
     }
 
     /// Simulated time in seconds.

@@ -133,6 +133,47 @@ impl Data {
         total
     }
 
+    /// Contact wrench on body `b` as `(torque, force)`, the torque about the subtree centre of mass
+    /// of `b`'s tree (MuJoCo's `cfrc_ext` after `mj_rnePostConstraint`), from the last
+    /// acceleration-stage evaluation (after [`Data::step`]: the step's last evaluation). Zero for
+    /// the world and in contact-free models.
+    pub fn cfrc_ext(&self, b: usize) -> [f64; 6] {
+        self.cfrc_ext[b]
+    }
+
+    /// World position of body `b` at the last acceleration-stage evaluation (MuJoCo's `xpos` as
+    /// `mj_step` leaves it: the start of the last Euler step, or RK4's 4th stage).
+    pub fn evaluated_xpos(&self, b: usize) -> Vec3 {
+        self.evaluated_xpos[b]
+    }
+
+    /// `cfrc_ext` of every body from the current contacts and forces.
+    pub(crate) fn contact_wrenches(&mut self, model: &Model) {
+        self.cfrc_ext.fill([0.0; 6]);
+        for i in 0..self.contacts.len() {
+            let contact = self.contacts[i];
+            let f = self.contact_force(i);
+            let mut force = [0.0; 3];
+            for (row, component) in contact.frame.iter().zip(f) {
+                force = add3(force, scale3(*row, component));
+            }
+            // Geom 2's body receives +F, geom 1's −F; the world keeps nothing.
+            for (body, sign) in [(contact.body1, -1.0), (contact.body2, 1.0)] {
+                if body == 0 {
+                    continue;
+                }
+                let f_body = scale3(force, sign);
+                let arm = sub3(contact.pos, self.subtree_com[model.body_root[body]]);
+                let torque = cross3(arm, f_body);
+                let w = &mut self.cfrc_ext[body];
+                for k in 0..3 {
+                    w[k] += torque[k];
+                    w[3 + k] += f_body[k];
+                }
+            }
+        }
+    }
+
     /// Solver mode in use.
     pub fn solver_mode(&self) -> SolverMode {
         self.solver_mode
