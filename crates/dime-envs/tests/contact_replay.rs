@@ -93,7 +93,7 @@ impl<T: GymTask> Replay for GymMujoco<T> {
         self.qvel().to_vec()
     }
     fn reward_after(&mut self, x_before: f64, action: &[f64]) -> (f64, Vec<(&'static str, f64)>, bool) {
-        let out = self.evaluate(x_before, action);
+        let out = self.evaluate([x_before, 0.0], action);
         (out.reward, self.reward_terms().to_vec(), out.terminated)
     }
     fn energy(&self) -> f64 {

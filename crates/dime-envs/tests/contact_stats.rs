@@ -26,7 +26,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use dime_envs::tasks::dmc;
-use dime_envs::tasks::gym_mujoco::{half_cheetah, hopper_walker};
+use dime_envs::tasks::gym_mujoco::{ant, half_cheetah, hopper_walker};
 use dime_envs::{Env, TaskEnv};
 use rand::{Rng, SeedableRng};
 use serde::Deserialize;
@@ -327,4 +327,12 @@ fn dmc_hopper_hop_random_action_statistics_match_dm_control() {
             &r.per_episode[&format!("touch_mean_{name}")].values,
         );
     }
+}
+
+#[test]
+fn ant_v5_random_action_statistics_match_gymnasium() {
+    let mut env = TaskEnv::new(ant::v5().unwrap());
+    // Torso height = qpos[2] = obs[0].
+    let s = sample(&mut env, |e, obs| Probe { velocity: x_velocity(e), height: obs[0], extra: [0.0; 2] });
+    check("gym/Ant-v5", &s, Height::Assert);
 }

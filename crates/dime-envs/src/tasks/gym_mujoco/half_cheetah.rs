@@ -93,7 +93,8 @@ impl GymTask for HalfCheetah {
         obs[8..].copy_from_slice(data.qvel());
     }
 
-    fn outcome(&self, x_before: f64, physics: &Physics, action: &[f64], terms: &mut [f64]) -> TaskStep {
+    fn outcome(&self, before: [f64; 2], physics: &Physics, action: &[f64], terms: &mut [f64]) -> TaskStep {
+        let x_before = before[0];
         let x_after = physics.data().qpos()[0];
         let x_velocity = (x_after - x_before) / self.dt;
         let forward = FORWARD_REWARD_WEIGHT * x_velocity;

@@ -183,7 +183,8 @@ impl GymTask for Legged {
         }
     }
 
-    fn outcome(&self, x_before: f64, physics: &Physics, action: &[f64], terms: &mut [f64]) -> TaskStep {
+    fn outcome(&self, before: [f64; 2], physics: &Physics, action: &[f64], terms: &mut [f64]) -> TaskStep {
+        let x_before = before[0];
         let qpos = physics.data().qpos();
         let x_velocity = (qpos[0] - x_before) / self.dt;
         let healthy = self.is_healthy(physics);

@@ -10,6 +10,7 @@
 //! [`GymMujoco`] holds what the tasks share (physics, reset noise, reward terms, snapshots); each
 //! task file supplies a [`GymTask`].
 
+pub mod ant;
 pub mod half_cheetah;
 pub mod hopper_walker;
 
@@ -29,7 +30,8 @@ pub const EPISODE_STEPS: u32 = 1000;
 /// How the reset perturbs `qpos0` and the zero velocity.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ResetNoise {
-    /// `qpos += U(−s, s)`, `qvel = s_v·N(0, 1)` (HalfCheetah, Ant).
+    /// `qpos += U(−s, s)`, `qvel = s_v·N(0, 1)` (HalfCheetah, Ant; a free joint's quaternion
+    /// gets the noise too and is not renormalized).
     UniformNormal {
         /// Half-width of the position noise.
         qpos: f64,
@@ -51,9 +53,15 @@ pub trait GymTask: Send {
     fn reset_noise(&self) -> ResetNoise;
     /// Write the observation of the current state.
     fn observe(&self, physics: &Physics, obs: &mut [f64]);
-    /// Reward and termination of arriving at the current state from root x-position `x_before`
-    /// under `action`; writes the `info` scalars into `terms` (same order as `term_names`).
-    fn outcome(&self, x_before: f64, physics: &Physics, action: &[f64], terms: &mut [f64]) -> TaskStep;
+    /// The (x, y) position whose change over a step is the task's velocity: by default the root
+    /// slide `qpos[0]` (y = 0); Ant uses the torso's `xpos` as MuJoCo leaves it after the step.
+    fn position(&self, physics: &Physics) -> [f64; 2] {
+        [physics.data().qpos()[0], 0.0]
+    }
+    /// Reward and termination of arriving at the current state from `before` (the task's
+    /// [`GymTask::position`] before the step) under `action`; writes the `info` scalars into
+    /// `terms` (same order as `term_names`).
+    fn outcome(&self, before: [f64; 2], physics: &Physics, action: &[f64], terms: &mut [f64]) -> TaskStep;
 }
 
 /// A Gymnasium MuJoCo task on the simulator: an implementation of [`Task`].
@@ -63,6 +71,9 @@ pub struct GymMujoco<T: GymTask> {
     task: T,
     terms: Vec<(&'static str, f64)>,
     values: Vec<f64>,
+    /// [`GymTask::position`] after the last reset, state change or step: the next step's
+    /// "before" (Ant's comes from the step's last evaluation, so it is part of the saved state).
+    position: [f64; 2],
 }
 
 impl<T: GymTask> GymMujoco<T> {
@@ -74,6 +85,7 @@ impl<T: GymTask> GymMujoco<T> {
             task,
             terms: names.iter().map(|&n| (n, 0.0)).collect(),
             values: vec![0.0; names.len()],
+            position: [0.0; 2],
         }
     }
 
@@ -99,13 +111,15 @@ impl<T: GymTask> GymMujoco<T> {
 
     /// Set a recorded state (like Gymnasium's `set_state`, which calls `mj_forward`).
     pub fn set_physics_state(&mut self, qpos: &[f64], qvel: &[f64]) -> Result<(), EnvError> {
-        Ok(self.physics.set_state(qpos, qvel)?)
+        self.physics.set_state(qpos, qvel)?;
+        self.position = self.task.position(&self.physics);
+        Ok(())
     }
 
-    /// Reward and termination of arriving at the current state from root x-position `x_before`
-    /// under `action`, as `step` computes them; updates [`Task::reward_terms`].
-    pub fn evaluate(&mut self, x_before: f64, action: &[f64]) -> TaskStep {
-        let out = self.task.outcome(x_before, &self.physics, action, &mut self.values);
+    /// Reward and termination of arriving at the current state from position `before` (see
+    /// [`GymTask::position`]) under `action`, as `step` computes them; updates [`Task::reward_terms`].
+    pub fn evaluate(&mut self, before: [f64; 2], action: &[f64]) -> TaskStep {
+        let out = self.task.outcome(before, &self.physics, action, &mut self.values);
         for ((_, value), &v) in self.terms.iter_mut().zip(&self.values) {
             *value = v;
         }
@@ -133,6 +147,7 @@ impl<T: GymTask> Task for GymMujoco<T> {
             }
         }
         self.physics.reset_to(&qpos, &qvel);
+        self.position = self.task.position(&self.physics);
         self.terms.iter_mut().for_each(|(_, v)| *v = 0.0);
     }
 
@@ -141,12 +156,13 @@ impl<T: GymTask> Task for GymMujoco<T> {
     }
 
     fn advance(&mut self, action: &[f64], _rng: &mut EnvRng) -> TaskStep {
-        let x_before = self.physics.data().qpos()[0];
+        let before = self.position;
         self.physics.advance(action);
         if self.physics.divergence().is_some() {
             return TaskStep { reward: 0.0, terminated: false };
         }
-        self.evaluate(x_before, action)
+        self.position = self.task.position(&self.physics);
+        self.evaluate(before, action)
     }
 
     fn reward_terms(&self) -> &[(&'static str, f64)] {
@@ -157,17 +173,19 @@ impl<T: GymTask> Task for GymMujoco<T> {
         self.physics.divergence()
     }
 
-    /// `[qpos, qvel]`.
+    /// `[qpos, qvel, position (2)]`.
     fn state(&self) -> Vec<f64> {
         let mut state = self.qpos().to_vec();
         state.extend_from_slice(self.qvel());
+        state.extend_from_slice(&self.position);
         state
     }
 
     fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
         let (nq, nv) = (self.physics.model().nq(), self.physics.model().nv());
-        check_state_len(&self.spec, state, nq + nv)?;
-        self.physics.set_state(&state[..nq], &state[nq..])?;
+        check_state_len(&self.spec, state, nq + nv + 2)?;
+        self.physics.set_state(&state[..nq], &state[nq..nq + nv])?;
+        self.position = [state[nq + nv], state[nq + nv + 1]];
         Ok(())
     }
 }
