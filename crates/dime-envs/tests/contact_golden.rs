@@ -1,7 +1,7 @@
 //! Collision, constraint rows and solver against MuJoCo 3.17's contact dumps (design notes §3.9
 //! stage 2 (b), and the solver part of (c) without time stepping).
 //!
-//! Data: `tests/data/contact_{gym_halfcheetah,gym_hopper,gym_walker2d,dmc_cheetah,dmc_hopper,dmc_walker}.json.gz`,
+//! Data: `tests/data/contact_<model>.json.gz` for the planar models, Ant-v5 and both humanoids,
 //! copied from the shared golden folder: 20 states each from random-action rollouts, evaluated by `mj_forward`, with MuJoCo's
 //! contacts, constraint rows, λ and `qacc`, plus a solve converged to 1e-15 (`converged`).
 //! Each state is set with `set_state` + `set_ctrl` + `forward` and compared:
@@ -23,6 +23,9 @@ use serde::Deserialize;
 #[derive(Deserialize)]
 struct Dump {
     states: Vec<State>,
+    /// How far the model's own solver (whose forces `contact_force` and `cfrc_ext` record) is
+    /// from the converged solve, relative: ~1e-14 for Newton, 4.9e-5 for Humanoid-v5's PGS-50.
+    max_rel_diff_efc_force_vs_converged: f64,
 }
 
 #[derive(Deserialize)]
@@ -112,6 +115,7 @@ fn check_model(name: &str, json: &str, dump_file: &str) {
         }
     }
     let dump = load(dump_file);
+    let dump_tolerance = dump.max_rel_diff_efc_force_vs_converged;
     let mut data = Data::new(&model);
     for (i, s) in dump.states.iter().enumerate() {
         data.set_state(&model, &s.qpos, &s.qvel).unwrap();
@@ -174,9 +178,12 @@ fn check_model(name: &str, json: &str, dump_file: &str) {
     assert!(err.aref <= 1e-12, "{name}: aref off by {} (relative)", err.aref);
     assert!(err.invweight <= 1e-12, "{name}: body_invweight0 off by {} (relative)", err.invweight);
     assert!(err.force <= 1e-9, "{name}: λ off by {} (relative)", err.force);
-    assert!(err.contact_force <= 1e-9, "{name}: contact force off by {} (relative)", err.contact_force);
+    // Contact forces and wrenches are recorded from the model's own solve: allow its distance from
+    // the converged one (twice, for the decoding's sums) where that exceeds 1e-9.
+    let recorded = 1e-9_f64.max(2.0 * dump_tolerance);
+    assert!(err.contact_force <= recorded, "{name}: contact force off by {} (relative)", err.contact_force);
+    assert!(err.cfrc_ext <= recorded, "{name}: cfrc_ext off by {} (relative)", err.cfrc_ext);
     assert!(err.qacc <= 1e-9, "{name}: qacc off by {} (relative)", err.qacc);
-    assert!(err.cfrc_ext <= 1e-9, "{name}: cfrc_ext off by {} (relative)", err.cfrc_ext);
 }
 
 #[test]
@@ -239,4 +246,16 @@ fn ant_v5_contacts_rows_and_forces_match_mujoco() {
     // Free-joint torso, jointless leg bodies welded to their parents, plane–sphere and
     // plane–capsule contacts with margins (0.01 per geom), and limit rows with margins.
     check_model("gym/ant", assets::GYM_ANT, "contact_gym_ant.json.gz");
+}
+
+#[test]
+fn humanoid_v5_contacts_rows_and_forces_match_mujoco() {
+    // Self-contacts (sphere–sphere, sphere–capsule, capsule–capsule, condim 1) and a model solved
+    // by MuJoCo with PGS-50 (the comparison is with the dump's converged solve).
+    check_model("gym/humanoid", assets::GYM_HUMANOID, "contact_gym_humanoid.json.gz");
+}
+
+#[test]
+fn dmc_humanoid_contacts_rows_and_forces_match_mujoco() {
+    check_model("dmc/humanoid", assets::DMC_HUMANOID, "contact_dmc_humanoid.json.gz");
 }

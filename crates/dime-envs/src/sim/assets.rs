@@ -25,3 +25,7 @@ pub const DMC_HOPPER: &str = include_str!("models/model_dmc_hopper.json");
 pub const DMC_WALKER: &str = include_str!("models/model_dmc_walker.json");
 /// Gymnasium `ant.xml` (Ant-v5), compiled by MuJoCo 3.17.
 pub const GYM_ANT: &str = include_str!("models/model_gym_ant.json");
+/// Gymnasium `humanoid.xml` (Humanoid-v5), compiled by MuJoCo 3.17.
+pub const GYM_HUMANOID: &str = include_str!("models/model_gym_humanoid.json");
+/// DMC `humanoid.xml`, compiled by MuJoCo 3.17.
+pub const DMC_HUMANOID: &str = include_str!("models/model_dmc_humanoid.json");
