@@ -90,6 +90,7 @@ const REGISTRY: &[Entry] = &[
     },
     Entry { id: "dmc/cheetah-run", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::cheetah::run()?))) },
     Entry { id: "dmc/hopper-hop", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::hopper::hop()?))) },
+    Entry { id: "dmc/humanoid-run", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::humanoid::run()?))) },
     Entry { id: "dmc/walker-walk", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::walker::walk()?))) },
     Entry { id: "dmc/walker-run", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::walker::run()?))) },
 ];

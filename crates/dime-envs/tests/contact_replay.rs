@@ -349,3 +349,9 @@ fn dmc_hopper_settles_like_mujoco() {
     // Torso height = 1 + rootz (qpos[1]); 100 steps of 0.02 s = 2 s.
     settle(&mut dmc::hopper::hop().unwrap(), "dmc_hopper_hop_zero.json.gz", 100, |q| 1.0 + q[1], |_| 1e-3);
 }
+
+#[test]
+fn dmc_humanoid_run_replays_dm_control() {
+    // 3-D: free root, sphere/capsule self-contacts. MuJoCo's own replay floor is 5.2e-14 (README).
+    assert_bounds(&replay(&mut dmc::humanoid::run().unwrap(), "dmc_humanoid_run.json.gz"));
+}

@@ -336,3 +336,16 @@ fn ant_v5_random_action_statistics_match_gymnasium() {
     let s = sample(&mut env, |e, obs| Probe { velocity: x_velocity(e), height: obs[0], extra: [0.0; 2] });
     check("gym/Ant-v5", &s, Height::Assert);
 }
+
+#[test]
+fn dmc_humanoid_run_random_action_statistics_match_dm_control() {
+    let mut env = TaskEnv::new(dmc::humanoid::run().unwrap());
+    // Forward velocity here is the horizontal speed ‖v_xy‖ of the torso subtree's centre of mass;
+    // torso height = qpos[2].
+    let s = sample(&mut env, |e, _| {
+        let physics = e.task().physics();
+        let v = physics.data().subtree_linvel(physics.model(), 1);
+        Probe { velocity: (v[0] * v[0] + v[1] * v[1]).sqrt(), height: physics.data().qpos()[2], extra: [0.0; 2] }
+    });
+    check("dmc/humanoid-run", &s, Height::Assert);
+}

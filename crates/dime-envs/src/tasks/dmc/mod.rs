@@ -14,6 +14,7 @@ pub mod acrobot;
 pub mod cartpole;
 pub mod cheetah;
 pub mod hopper;
+pub mod humanoid;
 pub mod pendulum;
 mod physics;
 pub mod point_mass;
@@ -51,9 +52,10 @@ pub(crate) fn require(model: &Model, kind: &str, name: &str, id: Option<usize>) 
     id.ok_or_else(|| EnvError::InvalidConfig(format!("model `{}` has no {kind} `{name}`", model.name())))
 }
 
-/// dm_control's `randomize_limited_and_rotational_joints` for hinge and slide joints, in joint
-/// order: a limited joint ~ U(range), an unlimited hinge ~ U(−π, π), an unlimited slide keeps
-/// qpos0. Ball and free joints keep qpos0 (no contact-free model has them).
+/// dm_control's `randomize_limited_and_rotational_joints`, in joint order: a limited hinge or
+/// slide ~ U(range), an unlimited hinge ~ U(−π, π), an unlimited slide keeps qpos0, a free joint
+/// keeps its position and gets the quaternion normalize(U[0, 1)⁴) (dm_control keeps this
+/// non-uniform draw for benchmark compatibility). Ball joints keep qpos0 (no model here has one).
 pub(crate) fn randomize_limited_and_rotational_joints(model: &Model, rng: &mut EnvRng) -> Vec<f64> {
     let mut qpos = model.qpos0().to_vec();
     for (j, joint) in model.spec().joints.iter().enumerate() {
@@ -63,6 +65,13 @@ pub(crate) fn randomize_limited_and_rotational_joints(model: &Model, rng: &mut E
                 qpos[adr] = rng.random_range(limit.range[0]..limit.range[1]);
             }
             (None, JointKind::Hinge) => qpos[adr] = rng.random_range(-PI..PI),
+            (None, JointKind::Free) => {
+                let q: [f64; 4] = std::array::from_fn(|_| rng.random_range(0.0..1.0));
+                let norm = q.iter().map(|x| x * x).sum::<f64>().sqrt();
+                for (k, x) in q.iter().enumerate() {
+                    qpos[adr + 3 + k] = x / norm;
+                }
+            }
             _ => {}
         }
     }
