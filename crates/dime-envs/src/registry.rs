@@ -73,6 +73,7 @@ const REGISTRY: &[Entry] = &[
         build: |_| Ok(Box::new(TaskEnv::new(gym_mujoco::hopper_walker::walker2d_v5()?))),
     },
     Entry { id: "gym/Ant-v5", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(gym_mujoco::ant::v5()?))) },
+    Entry { id: "gym/Humanoid-v5", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(gym_mujoco::humanoid::v5()?))) },
     Entry {
         id: "gym/HalfCheetah-v4",
         aliases: &[],

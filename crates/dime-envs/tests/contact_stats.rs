@@ -26,7 +26,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use dime_envs::tasks::dmc;
-use dime_envs::tasks::gym_mujoco::{ant, half_cheetah, hopper_walker};
+use dime_envs::tasks::gym_mujoco::{ant, half_cheetah, hopper_walker, humanoid};
 use dime_envs::{Env, TaskEnv};
 use rand::{Rng, SeedableRng};
 use serde::Deserialize;
@@ -348,4 +348,12 @@ fn dmc_humanoid_run_random_action_statistics_match_dm_control() {
         Probe { velocity: (v[0] * v[0] + v[1] * v[1]).sqrt(), height: physics.data().qpos()[2], extra: [0.0; 2] }
     });
     check("dmc/humanoid-run", &s, Height::Assert);
+}
+
+#[test]
+fn humanoid_v5_random_action_statistics_match_gymnasium() {
+    let mut env = TaskEnv::new(humanoid::v5().unwrap());
+    // Actions uniform in the native ±0.4; torso height = qpos[2] = obs[0].
+    let s = sample(&mut env, |e, obs| Probe { velocity: x_velocity(e), height: obs[0], extra: [0.0; 2] });
+    check("gym/Humanoid-v5", &s, Height::Assert);
 }

@@ -64,6 +64,10 @@ pub struct Data {
     /// Body positions at the last acceleration-stage evaluation (MuJoCo leaves these in `xpos`
     /// after `mj_step`: the start of the last Euler step, or RK4's 4th stage).
     pub(crate) evaluated_xpos: Vec<Vec3>,
+    /// Likewise the bodies' centres of mass, com-frame inertias and velocities.
+    pub(crate) evaluated_xipos: Vec<Vec3>,
+    pub(crate) evaluated_cinert: Vec<SpatialInertia>,
+    pub(crate) evaluated_cvel: Vec<Spatial>,
     /// World poses of the collision geoms (refreshed by collision detection).
     pub(crate) geom_poses: Vec<super::collision::GeomPose>,
     /// Active contacts (capacity preallocated for the model's maximum).
@@ -128,6 +132,9 @@ impl Data {
             qacc: vec![0.0; nv],
             cfrc_ext: vec![[0.0; 6]; nbody],
             evaluated_xpos: vec![[0.0; 3]; nbody],
+            evaluated_xipos: vec![[0.0; 3]; nbody],
+            evaluated_cinert: vec![SpatialInertia::default(); nbody],
+            evaluated_cvel: vec![[0.0; 6]; nbody],
             geom_poses: vec![super::collision::GeomPose { pos: [0.0; 3], mat: MAT3_IDENTITY }; model.spec.geoms.len()],
             contacts: Vec::with_capacity(model.collision.as_ref().map_or(0, |c| c.max_contacts)),
             efc: Efc::new(model.max_rows, nv),
@@ -225,6 +232,9 @@ impl Data {
             self.contact_wrenches(model);
         }
         self.evaluated_xpos.copy_from_slice(&self.xpos);
+        self.evaluated_xipos.copy_from_slice(&self.xipos);
+        self.evaluated_cinert.copy_from_slice(&self.cinert);
+        self.evaluated_cvel.copy_from_slice(&self.cvel);
     }
 
     /// Simulated time in seconds.

@@ -147,6 +147,26 @@ impl Data {
         self.evaluated_xpos[b]
     }
 
+    /// Centre of mass of body `b` at the last acceleration-stage evaluation (MuJoCo's `xipos` after `mj_step`).
+    pub fn evaluated_xipos(&self, b: usize) -> Vec3 {
+        self.evaluated_xipos[b]
+    }
+
+    /// MuJoCo's `cinert[b]` at the last acceleration-stage evaluation: `(Ixx, Iyy, Izz, Ixy, Ixz,
+    /// Iyz, m·c_x, m·c_y, m·c_z, m)`, the inertia about the subtree centre of mass of `b`'s tree
+    /// and `c = xipos − that point`, world axes.
+    pub fn evaluated_cinert(&self, b: usize) -> [f64; 10] {
+        let i = &self.evaluated_cinert[b];
+        let (r, f) = (i.rot, i.first_moment);
+        [r[0], r[1], r[2], r[3], r[4], r[5], f[0], f[1], f[2], i.mass]
+    }
+
+    /// MuJoCo's `cvel[b]` at the last acceleration-stage evaluation: `(ω, v)`, v the velocity of
+    /// the body-fixed point at the subtree centre of mass of `b`'s tree.
+    pub fn evaluated_cvel(&self, b: usize) -> [f64; 6] {
+        self.evaluated_cvel[b]
+    }
+
     /// `cfrc_ext` of every body from the current contacts and forces.
     pub(crate) fn contact_wrenches(&mut self, model: &Model) {
         self.cfrc_ext.fill([0.0; 6]);

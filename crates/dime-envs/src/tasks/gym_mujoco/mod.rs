@@ -13,6 +13,7 @@
 pub mod ant;
 pub mod half_cheetah;
 pub mod hopper_walker;
+pub mod humanoid;
 
 use rand::Rng;
 use rand_distr::StandardNormal;
