@@ -24,7 +24,7 @@ pub enum SimError {
         why: String,
     },
     /// The model uses a feature this engine does not simulate (it would be wrong, not approximate).
-    #[error("model `{model}`: {feature} is not supported by this engine (stage 2: planar contacts)")]
+    #[error("model `{model}`: {feature} is not supported by this engine (stages 1–3)")]
     Unsupported {
         /// Name of the model.
         model: String,

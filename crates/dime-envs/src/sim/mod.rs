@@ -1,12 +1,13 @@
 //! A compact reduced-coordinate rigid-body simulator that computes what MuJoCo 3.17 computes for
-//! contact-free models and for planar locomotion with ground contact (stages 1 and 2 of the engine
-//! described in the project's design notes, §3).
+//! contact-free models and for locomotion with contacts — the planar walkers and cheetahs, Ant and
+//! the humanoids (stages 1–3 of the engine described in the project's design notes, §3).
 //!
 //! Why it is shaped this way: the DMC tasks are defined by MuJoCo's discrete-time dynamics, not by
 //! the continuous equations, so every step follows MuJoCo's `mj_step` operation by operation —
 //! kinematics in the same order, spatial algebra about each tree's subtree centre of mass, CRBA
 //! for M, RNE for the bias, MuJoCo's Euler with implicit damping or its RK4, and soft joint
-//! limits and contacts (plane, sphere and capsule pairs; pyramidal friction) with MuJoCo's
+//! limits and contacts (plane, sphere and capsule pairs, self-contacts included; pyramidal
+//! friction; touch sensors, contact wrenches and the "last evaluation" quantities) with MuJoCo's
 //! impedance, regularizer and reference acceleration. The constraint forces solve MuJoCo's dual
 //! problem exactly (projected Gauss–Seidel, then an active-set polish), so one step from a
 //! recorded state agrees with MuJoCo to about 1e-14. Models are read from the compiled constants
