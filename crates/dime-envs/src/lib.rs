@@ -10,10 +10,12 @@
 //! Classic-control tasks reproduce Gymnasium bit for bit, including its float32 roundings;
 //! the golden tests in `tests/` replay recorded trajectories to prove it.
 //!
-//! The DeepMind Control Suite tasks (`dmc/*`, [`tasks::dmc`]) run on [`sim`], a pure-Rust
-//! reduced-coordinate rigid-body engine that follows MuJoCo's step operation by operation, so one
-//! step from a state recorded with dm_control agrees to about 1e-15. A physics step that diverges
-//! never returns NaN: the episode ends `truncated` with [`StepOut::diverged`] set.
+//! The DeepMind Control Suite tasks (`dmc/*`, [`tasks::dmc`]) and the Gymnasium MuJoCo tasks
+//! (`gym/HalfCheetah-v5`, `Hopper`, `Walker2d`, `Ant`, `Humanoid`, [`tasks::gym_mujoco`]) run on
+//! [`sim`], a pure-Rust reduced-coordinate rigid-body engine with MuJoCo's soft contacts that
+//! follows MuJoCo's step operation by operation, so one step from a state recorded with
+//! dm_control or Gymnasium agrees to about 1e-14. A physics step that diverges never returns NaN:
+//! the episode ends `truncated` with [`StepOut::diverged`] set.
 //!
 //! ```
 //! use dime_envs::{make, EnvConfig};
