@@ -55,6 +55,7 @@ const REGISTRY: &[Entry] = &[
         build: |_| Ok(Box::new(TaskEnv::new(dmc::pendulum::swingup()?))),
     },
     Entry { id: "dmc/point_mass-easy", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::point_mass::easy()?))) },
+    Entry { id: "dmc/point_mass-hard", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::point_mass::hard()?))) },
     Entry { id: "dmc/reacher-easy", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::reacher::easy()?))) },
     Entry { id: "dmc/reacher-hard", aliases: &[], build: |_| Ok(Box::new(TaskEnv::new(dmc::reacher::hard()?))) },
     Entry {

@@ -161,6 +161,7 @@ fn dmc_specs_name_the_engine_and_dm_controls_timing() {
         ("dmc/cartpole-swingup", 0.01, 5, 1),
         ("dmc/acrobot-swingup", 0.01, 6, 1),
         ("dmc/point_mass-easy", 0.02, 4, 2),
+        ("dmc/point_mass-hard", 0.02, 4, 2),
         ("dmc/reacher-easy", 0.02, 6, 2),
         ("dmc/reacher-hard", 0.02, 6, 2),
     ] {

@@ -38,6 +38,9 @@ struct Trajectory {
     /// Reacher and point_mass: the target geom's position after reset.
     #[serde(default)]
     target: Option<[f64; 3]>,
+    /// point_mass-hard: the tendon directions drawn at reset, `[dir1_x, dir1_y, dir2_x, dir2_y]`.
+    #[serde(default)]
+    wrap_prm: Option<[f64; 4]>,
 }
 
 fn load(name: &str) -> Golden {
@@ -279,6 +282,32 @@ fn point_mass_easy_matches_dm_control() {
         file: "dmc_point_mass_easy.json.gz",
         build: dmc::point_mass::easy,
         prepare: target_at_origin,
+        one_step_tolerance: strict,
+        free_run_tolerance: free_run_strict,
+        binary_reward: false,
+    });
+    assert_eq!(m.steps, 900);
+}
+
+#[test]
+fn point_mass_hard_matches_dm_control() {
+    fn recorded_directions(env: &mut Dmc<dmc::point_mass::Hard>, traj: &Trajectory) {
+        assert_eq!(traj.target, Some([0.0, 0.0, 0.01]), "the target is fixed at the origin");
+        let [a, b, c, d] = traj.wrap_prm.expect("point_mass-hard files record wrap_prm");
+        // The recorded draw follows dm_control's rule: unit vectors, |dir₁·dir₂| ≤ 0.9.
+        assert!(((a * a + b * b).sqrt() - 1.0).abs() < 1e-15 && ((c * c + d * d).sqrt() - 1.0).abs() < 1e-15);
+        assert!((a * c + b * d).abs() <= dmc::point_mass::MAX_DIRECTION_COSINE);
+        assert!(traj.qpos.iter().flatten().all(|q| q.abs() < 0.29), "no recorded state is at a limit");
+        env.set_directions([[a, b], [c, d]]).unwrap();
+        assert_eq!(env.task().directions(), [[a, b], [c, d]]);
+    }
+    // Same bounds as point_mass-easy. The dynamics stay linear and damped (no recorded state
+    // reaches the ±0.29 limits), so a rounding-level difference cannot grow over the 300 steps:
+    // the whole trajectory is a fair prefix for the 1e-7 free run.
+    let m = replay(&Case {
+        file: "dmc_point_mass_hard.json.gz",
+        build: dmc::point_mass::hard,
+        prepare: recorded_directions,
         one_step_tolerance: strict,
         free_run_tolerance: free_run_strict,
         binary_reward: false,

@@ -92,6 +92,13 @@ pub trait DmcTask: Send {
     }
     /// Restore [`DmcTask::parameters`]; the slice has the length `parameters` returns.
     fn set_parameters(&mut self, _parameters: &[f64]) {}
+    /// Restore [`DmcTask::parameters`] when a snapshot is restored. The default calls
+    /// [`DmcTask::set_parameters`]; a task whose parameters live in the model (point_mass-hard's
+    /// tendon directions) overrides this to update `physics` as well, keeping its state.
+    fn restore_parameters(&mut self, _physics: &mut Physics, parameters: &[f64]) -> Result<(), EnvError> {
+        self.set_parameters(parameters);
+        Ok(())
+    }
 }
 
 /// A DMC task on the simulator: an implementation of [`Task`].
@@ -178,8 +185,7 @@ impl<T: DmcTask> Task for Dmc<T> {
         let n_params = self.task.parameters().len();
         check_state_len(&self.spec, state, nq + nv + n_params)?;
         self.physics.set_state(&state[..nq], &state[nq..nq + nv])?;
-        self.task.set_parameters(&state[nq + nv..]);
-        Ok(())
+        self.task.restore_parameters(&mut self.physics, &state[nq + nv..])
     }
 }
 
