@@ -115,6 +115,12 @@ fn thread_cpu_ns() -> Option<u64> {
     std::fs::read_to_string("/proc/thread-self/schedstat").ok()?.split_whitespace().next()?.parse().ok()
 }
 
+/// The tasks that run on the simulator: every DMC task and the Gymnasium MuJoCo tasks MuJoCo's
+/// figures cover (the `-v4` variants share their `-v5` models).
+fn on_simulator(id: &str) -> bool {
+    id.starts_with("dmc/") || mujoco_steps_per_second(id).is_some()
+}
+
 /// Wall time and (where available) CPU time of one protocol B run.
 struct RunTime {
     wall: std::time::Duration,
@@ -138,7 +144,7 @@ fn protocol_b_run(env: &mut dyn Env, rng: &mut ChaCha8Rng) -> RunTime {
 fn protocol_b(c: &mut Criterion) {
     let mut group = c.benchmark_group("protocol_b");
     group.throughput(Throughput::Elements(TIMED_STEPS as u64));
-    for id in ids().into_iter().filter(|id| id.starts_with("dmc/")) {
+    for id in ids().into_iter().filter(|id| on_simulator(id)) {
         let mut env = make(id, &EnvConfig::default()).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         group.bench_function(id, |b| {
@@ -156,7 +162,7 @@ fn protocol_b_table() {
     println!("\nprotocol B (envs.md §3.11): {repetitions} runs of {TIMED_STEPS} env steps each, one thread");
     println!("| task | dime env steps/s: wall median / wall best / per CPU second | MuJoCo 3.17 | ratio (median / best / CPU) |");
     println!("| --- | --- | --- | --- |");
-    for id in ids().into_iter().filter(|id| id.starts_with("dmc/")) {
+    for id in ids().into_iter().filter(|id| on_simulator(id)) {
         let mut env = make(id, &EnvConfig::default()).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let runs: Vec<RunTime> = (0..repetitions).map(|_| protocol_b_run(env.as_mut(), &mut rng)).collect();
