@@ -55,6 +55,36 @@ impl AugmentedConfig {
         (0..self.denoising_steps).map(|k| f64::from(self.discount(k))).product()
     }
 
+    /// The learner's view of one environment step's K augmented transitions (dmerl.md §3): for
+    /// each k, the soft reward `r̃_k = r·1[k = K−1] − γ_k·α·ℓ'_{k+1}` (no soft term after a
+    /// termination), `γ_k`, and whether the episode terminated or ended there (only at `K − 1`).
+    /// `following_log_ratio[k]` is `ℓ'_{k+1}`: the chain's own next step for `k < K − 1`, and
+    /// a sample at the next environment state's `(s', x_0', 0)` for the last.
+    pub fn soft_steps(
+        &self,
+        reward: f32,
+        alpha: f32,
+        following_log_ratio: &[f32],
+        terminated: bool,
+        truncated: bool,
+    ) -> Vec<SoftStep> {
+        let k_steps = self.denoising_steps;
+        (0..k_steps)
+            .map(|k| {
+                let last = k + 1 == k_steps;
+                let discount = self.discount(k);
+                let terminal = last && terminated;
+                let soft = if terminal { 0.0 } else { discount * alpha * following_log_ratio[k] };
+                SoftStep {
+                    reward: if last { reward } else { 0.0 } - soft,
+                    discount,
+                    terminated: terminal,
+                    ended: last && (terminated || truncated),
+                }
+            })
+            .collect()
+    }
+
     fn validate(&self) -> Result<(), AlgoError> {
         let ok = self.denoising_steps > 0
             && self.prior_std > 0.0
@@ -67,6 +97,19 @@ impl AugmentedConfig {
             false => Err(AlgoError::Config(format!("invalid diffusion-augmented MDP settings: {self:?}"))),
         }
     }
+}
+
+/// One augmented transition's reward, discount and episode flags, as a learner stores them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SoftStep {
+    /// `r̃_k`.
+    pub reward: f32,
+    /// `γ_k`.
+    pub discount: f32,
+    /// The episode reached a terminal state at this transition.
+    pub terminated: bool,
+    /// The episode ended (terminated or truncated) at this transition.
+    pub ended: bool,
 }
 
 /// What one augmented step returned, per lane.

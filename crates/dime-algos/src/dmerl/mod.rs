@@ -9,4 +9,4 @@ pub mod diffsac;
 pub mod diffwpo;
 pub mod net;
 
-pub use augmented::{AugmentedConfig, AugmentedEnv, AugmentedStep, DiscountMode};
+pub use augmented::{AugmentedConfig, AugmentedEnv, AugmentedStep, DiscountMode, SoftStep};

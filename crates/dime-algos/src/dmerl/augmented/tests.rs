@@ -135,3 +135,29 @@ fn bad_actions_and_settings_are_refused() {
     assert!(aug.step(&[f32::NAN], &mut rng).is_err());
     assert!(aug.step(&[0.0, 1.0], &mut rng).is_err());
 }
+
+#[test]
+fn soft_steps_put_the_reward_and_the_episode_end_on_the_last_step() {
+    // K = 3, γ 0.9, α 0.5, ℓ' = (1, 2, 4): per denoising step every γ_k = 0.9, so
+    // r̃ = (−0.45, −0.9, 10 − 1.8); after a termination the last step has no soft term.
+    let mut cfg = config(DiscountMode::PerDenoisingStep);
+    cfg.denoising_steps = 3;
+    cfg.gamma = 0.9;
+    let steps = cfg.soft_steps(10.0, 0.5, &[1.0, 2.0, 4.0], false, true);
+    let rewards: Vec<f32> = steps.iter().map(|s| s.reward).collect();
+    for (got, want) in rewards.iter().zip([-0.45f32, -0.9, 8.2]) {
+        assert!((got - want).abs() < 1e-6, "{rewards:?}");
+    }
+    assert_eq!(
+        steps.iter().map(|s| (s.terminated, s.ended)).collect::<Vec<_>>(),
+        [(false, false), (false, false), (false, true)]
+    );
+    let ended = cfg.soft_steps(10.0, 0.5, &[1.0, 2.0, 4.0], true, false);
+    assert_eq!(ended[2].reward, 10.0);
+    assert!(ended[2].terminated && ended[2].ended);
+    // Per environment step the denoising steps are undiscounted: γ_k = (1, 1, 0.9).
+    cfg.discount_mode = DiscountMode::PerEnvStep;
+    let per_env: Vec<f32> =
+        cfg.soft_steps(0.0, 1.0, &[1.0, 1.0, 1.0], false, false).iter().map(|s| s.discount).collect();
+    assert_eq!(per_env, [1.0, 1.0, 0.9]);
+}

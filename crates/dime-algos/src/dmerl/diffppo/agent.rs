@@ -312,28 +312,23 @@ impl Agent for DiffPpoAgent {
             let v = host(&self.value.forward(&next_obs, &x0_next, &[0], None)?.detach())?[0];
             (v, self.step_one(&next_obs, &x0_next, 0, rng)?.2)
         };
-        let ended = t.terminated || t.truncated;
         let reward = self.normalisers.reward(t.reward, t.terminated, self.cfg.gamma);
+        let following: Vec<f32> =
+            (1..=k_steps).map(|j| if j < k_steps { p.log_ratio[j] } else { next_ratio }).collect();
+        let soft = self.augmented.soft_steps(reward, alpha, &following, t.terminated, t.truncated);
         let r = &mut self.rollout;
-        for k in 0..k_steps {
-            let last = k + 1 == k_steps;
-            let discount = self.augmented.discount(k);
-            let (following_value, following_ratio) =
-                if last { (next_value, next_ratio) } else { (p.values[k + 1], p.log_ratio[k + 1]) };
-            let env_reward = if last { reward } else { 0.0 };
-            let terminal = last && t.terminated;
-            let soft = if terminal { 0.0 } else { discount * alpha * following_ratio };
+        for (k, step) in soft.iter().enumerate() {
             r.obs.extend_from_slice(&p.obs);
             r.x.extend_from_slice(&p.states[k * d..(k + 1) * d]);
             r.x_next.extend_from_slice(&p.states[(k + 1) * d..(k + 2) * d]);
             r.steps.push(k);
             r.log_pi.push(p.log_pi[k]);
             r.values.push(p.values[k]);
-            r.rewards.push(env_reward - soft);
-            r.next_values.push(following_value);
-            r.discounts.push(discount);
-            r.terminated.push(terminal);
-            r.ended.push(last && ended);
+            r.rewards.push(step.reward);
+            r.next_values.push(if k + 1 < k_steps { p.values[k + 1] } else { next_value });
+            r.discounts.push(step.discount);
+            r.terminated.push(step.terminated);
+            r.ended.push(step.ended);
         }
         if self.rollout.len() < self.cfg.rollout_steps * k_steps {
             return Ok(none);

@@ -318,25 +318,22 @@ impl Agent for WpoAgent {
         let x0_next = self.policy.initial_latent(d, rng);
         let next_ratio = if t.terminated { 0.0 } else { self.sample_detached(&next_obs, &x0_next, &[0], rng)?.1[0] };
         let reward = self.normalisers.reward(t.reward, t.terminated, self.cfg.gamma);
-        let ended = t.terminated || t.truncated;
+        let following: Vec<f32> =
+            (1..=k_steps).map(|j| if j < k_steps { p.log_ratio[j] } else { next_ratio }).collect();
+        let soft = self.augmented.soft_steps(reward, alpha, &following, t.terminated, t.truncated);
         let r = &mut self.rollout;
-        for k in 0..k_steps {
-            let last = k + 1 == k_steps;
-            let discount = self.augmented.discount(k);
-            let following_ratio = if last { next_ratio } else { p.log_ratio[k + 1] };
-            let terminal = last && t.terminated;
-            let soft = if terminal { 0.0 } else { discount * alpha * following_ratio };
+        for (k, step) in soft.iter().enumerate() {
             r.obs.extend_from_slice(&p.obs);
             // x_k starts at 0 for k = 0 and at l + (k − 1)·d after (l = d for the chain).
             let (start, next_start) = (if k == 0 { 0 } else { l + (k - 1) * d }, l + k * d);
             r.x.extend_from_slice(&p.states[start..next_start]);
             r.x_next.extend_from_slice(&p.states[next_start..next_start + d]);
             r.steps.push(k);
-            r.rewards.push(if last { reward } else { 0.0 } - soft);
-            r.discounts.push(discount);
-            r.terminated.push(terminal);
-            r.ended.push(last && ended);
-            if last {
+            r.rewards.push(step.reward);
+            r.discounts.push(step.discount);
+            r.terminated.push(step.terminated);
+            r.ended.push(step.ended);
+            if k + 1 == k_steps {
                 r.succ_obs.extend_from_slice(&next_obs);
                 r.succ_x.extend_from_slice(&x0_next);
                 r.succ_steps.push(0);
