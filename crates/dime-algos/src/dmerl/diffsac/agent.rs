@@ -174,10 +174,14 @@ impl DiffSacAgent {
 
     /// A chain for a transition the policy did not sample (warm-up): `x_K = atanh(clip(a))`,
     /// then `x_k ~ q_k(·|x_{k+1})` for `k = K−1..0`.
-    fn reference_chain(&self, action: &[f32], rng: &mut ChaCha8Rng) -> Result<Vec<f32>, AlgoError> {
+    /// `(eta, scale)` are the step sizes `η_k` and `ς_k`, `[K·d]` each.
+    fn reference_chain(
+        &self,
+        action: &[f32],
+        (eta, scale): (&[f32], &[f32]),
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Vec<f32>, AlgoError> {
         let (k_steps, d) = (self.cfg.sampler.diffusion_steps, self.act_dim);
-        let sizes = self.policy.step_sizes()?;
-        let (eta, scale) = (host(&sizes.eta)?, host(&sizes.scale)?);
         let prior_var = (self.cfg.sampler.prior_std * self.cfg.sampler.prior_std) as f32;
         let clip = self.cfg.action_clip;
         let mut states = vec![0.0f32; (k_steps + 1) * d];
@@ -203,11 +207,14 @@ impl DiffSacAgent {
         }
         let backfill = if self.chains.as_ref().is_some_and(|c| c.is_empty()) { replay.len() } else { 1 };
         let pending = self.pending.take();
+        // The step sizes once for every completion (a warm-up backfill completes thousands).
+        let sizes = self.policy.step_sizes()?;
+        let (eta, scale) = (host(&sizes.eta)?, host(&sizes.scale)?);
         for i in replay.len().saturating_sub(backfill)..replay.len() {
             let t = replay.get(i).expect("index below len");
             let states = match &pending {
                 Some(p) if i + 1 == replay.len() && p.obs == t.obs && p.action == t.action => p.states.clone(),
-                _ => self.reference_chain(t.action, rng)?,
+                _ => self.reference_chain(t.action, (&eta, &scale), rng)?,
             };
             self.chains.as_mut().expect("created above").push(Transition { action: &states, ..t })?;
         }
@@ -374,11 +381,6 @@ impl DiffSacAgent {
             self.acting = Some(self.policy.acting_policy()?);
         }
         Ok(self.acting.as_ref().expect("built above"))
-    }
-
-    /// The effective discount per environment step (`γ^K` or `γ`), for the run's record.
-    pub fn effective_env_discount(&self) -> f64 {
-        self.augmented.effective_env_discount()
     }
 }
 

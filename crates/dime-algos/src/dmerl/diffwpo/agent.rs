@@ -23,7 +23,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::config::WpoConfig;
-use super::policy::WpoPolicy;
+use super::policy::{WpoPolicy, WpoPolicyConfig};
 use crate::agent::{ActMode, Agent};
 use crate::checkpoint::CheckpointFiles;
 use crate::dmerl::net::AugmentedMlp;
@@ -110,7 +110,12 @@ impl WpoAgent {
         let multiplier_adam = AdamConfig::new(cfg.multiplier_learning_rate, 0.9);
         let augmented = AugmentedConfig {
             denoising_steps: k,
-            prior_std: 1.0,
+            // The learner takes only discounts and soft steps from this config; σ0 is recorded
+            // for the chain, and the Gaussian policy has no prior (1 keeps the config valid).
+            prior_std: match &cfg.policy {
+                WpoPolicyConfig::Diffusion { sampler, .. } => sampler.prior_std,
+                WpoPolicyConfig::Gaussian { .. } => 1.0,
+            },
             action_clip: cfg.action_clip,
             gamma: cfg.gamma as f32,
             discount_mode: cfg.discount_mode,
