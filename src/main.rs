@@ -73,9 +73,13 @@ struct TrainArgs {
     /// Run folder (default: runs/<algo>-<task>-seed<seed>).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// A full run configuration (TOML, as a run's config.toml); --steps and --seed override it.
+    /// A full run configuration (TOML, as a run's config.toml); --steps, --seed and --num-envs override it.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Environments stepped together (on-policy agents and the replay-based DIME, SAC and
+    /// CrossQ); step budgets, evaluation and checkpoint cadences must be multiples of it.
+    #[arg(long)]
+    num_envs: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -133,6 +137,9 @@ fn train(args: TrainArgs) -> Result<()> {
     if let Some(seed) = args.seed {
         config.seed = seed;
     }
+    if let Some(lanes) = args.num_envs {
+        config.loop_cfg.num_envs = lanes;
+    }
     config.validate()?;
     let (mut agent, resolved) = config.build_agent()?;
     let dir = args.out.unwrap_or_else(|| {
@@ -142,19 +149,19 @@ fn train(args: TrainArgs) -> Result<()> {
     create_run_dir(&dir, &resolved)?;
     write_provenance(&dir, &resolved)?;
     println!("run folder: {}", dir.display());
-    let train_env = make_unit(&resolved.task, &resolved.env)?;
+    let train_envs = resolved.train_envs()?;
     let eval_env = make_unit(&resolved.task, &resolved.env)?;
     let trainer =
-        Trainer::new(resolved.loop_cfg.clone(), agent.as_mut(), train_env, eval_env, resolved.seed, Some(&dir))?;
+        Trainer::new(resolved.loop_cfg.clone(), agent.as_mut(), train_envs, eval_env, resolved.seed, Some(&dir))?;
     drive(trainer, &dir, &resolved)
 }
 
 fn resume(dir: &Path) -> Result<()> {
     let config = read_run_config(dir)?;
     let (mut agent, _) = config.build_agent()?;
-    let train_env = make_unit(&config.task, &config.env)?;
+    let train_envs = config.train_envs()?;
     let eval_env = make_unit(&config.task, &config.env)?;
-    let trainer = Trainer::resume(config.loop_cfg.clone(), agent.as_mut(), train_env, eval_env, dir)?;
+    let trainer = Trainer::resume(config.loop_cfg.clone(), agent.as_mut(), train_envs, eval_env, dir)?;
     println!("resuming {} at {} steps", dir.display(), trainer.env_steps());
     drive(trainer, dir, &config)
 }
@@ -191,9 +198,9 @@ fn eval(dir: &Path, episodes: u32) -> Result<()> {
     let mut config = read_run_config(dir)?;
     config.loop_cfg.eval_episodes = episodes;
     let (mut agent, _) = config.build_agent()?;
-    let train_env = make_unit(&config.task, &config.env)?;
+    let train_envs = config.train_envs()?;
     let eval_env = make_unit(&config.task, &config.env)?;
-    let mut trainer = Trainer::resume(config.loop_cfg.clone(), agent.as_mut(), train_env, eval_env, dir)?;
+    let mut trainer = Trainer::resume(config.loop_cfg.clone(), agent.as_mut(), train_envs, eval_env, dir)?;
     let report = trainer.evaluate()?;
     let ended = match dime_envs::spec(&config.task, &config.env)?.can_terminate {
         true => format!("; {} of {episodes} ended in a terminal state", report.terminated),

@@ -37,8 +37,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eval_episodes: 5,
         checkpoint_every: 0,
         replay_capacity: 1_000_000,
+        num_envs: 1,
     };
-    let mut trainer = Trainer::new(cfg, &mut agent, train, eval, seed, None)?;
+    let mut trainer = Trainer::new(cfg, &mut agent, vec![train], eval, seed, None)?;
     trainer.run(&AtomicBool::new(false), &mut Print(std::time::Instant::now()))?;
     Ok(())
 }

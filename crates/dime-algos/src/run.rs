@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use dime_envs::{make_unit, EnvConfig};
+use dime_envs::{make_unit, Env, EnvConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::agent::Agent;
@@ -154,6 +154,7 @@ impl RunConfig {
                 eval_episodes: if preset == "smoke" { 2 } else { 5 },
                 checkpoint_every: if preset == "smoke" { 1000 } else { 20_480 },
                 replay_capacity: 1,
+                num_envs: 1,
             }
         } else if preset == "smoke" {
             LoopConfig {
@@ -163,6 +164,7 @@ impl RunConfig {
                 eval_episodes: 2,
                 checkpoint_every: 1000,
                 replay_capacity: 100_000,
+                num_envs: 1,
             }
         } else {
             LoopConfig {
@@ -172,6 +174,7 @@ impl RunConfig {
                 eval_episodes: 5,
                 checkpoint_every: 5000,
                 replay_capacity: 1_000_000,
+                num_envs: 1,
             }
         };
         Ok(Self { task: task.to_string(), seed, preset: preset.to_string(), loop_cfg, env, agent })
@@ -208,8 +211,15 @@ impl RunConfig {
         toml::to_string_pretty(self).expect("configs serialise")
     }
 
+    /// The training envs, one per lane (`loop.num_envs`), each taking actions in `[-1, 1]`.
+    pub fn train_envs(&self) -> Result<Vec<Box<dyn Env>>, AlgoError> {
+        (0..self.loop_cfg.num_envs).map(|_| Ok(make_unit(&self.task, &self.env)?)).collect()
+    }
+
     /// Build the agent this config names, initialised from the run's `init` stream, and return it
-    /// with the configuration as resolved for the task (e.g. a derived critic support).
+    /// with the configuration as resolved for the task (e.g. a derived critic support). More than
+    /// one env lane is refused here, before any work, for agents that learn from one env, and
+    /// for on-policy agents whose rollout is not a whole number of vector steps.
     pub fn build_agent(&self) -> Result<(Box<dyn Agent>, RunConfig), AlgoError> {
         let env = make_unit(&self.task, &self.env)?;
         let spec = env.spec();
@@ -238,6 +248,21 @@ impl RunConfig {
                 Box::new(WpoAgent::new(cfg.clone(), spec.obs_dim, spec.act_dim, &mut init)?)
             }
         };
+        let lanes = self.loop_cfg.num_envs;
+        if lanes > 1 && !agent.supports_parallel_envs() {
+            let name = self.algo().name();
+            return Err(AlgoError::Config(format!("num_envs = {lanes}: {name} learns from one environment at a time")));
+        }
+        let rollout_steps = match &self.agent {
+            AgentConfig::Ppo(cfg) => Some(cfg.rollout_steps),
+            AgentConfig::Diffppo(cfg) => Some(cfg.rollout_steps),
+            _ => None,
+        };
+        if let Some(steps) = rollout_steps.filter(|steps| steps % lanes != 0) {
+            return Err(AlgoError::Config(format!(
+                "rollout_steps = {steps} is not a multiple of num_envs = {lanes}: a rollout holds whole vector steps"
+            )));
+        }
         Ok((agent, resolved))
     }
 }

@@ -1,8 +1,12 @@
-//! The off-policy training loop, generic over the agent and the task.
+//! The training loop, generic over the agent and the task.
 //!
 //! [`Trainer::run`] is the whole algorithm-independent procedure, in the order of the papers'
 //! pseudo-code: act (uniform warm-up, then the policy), step, store, learn, evaluate, log,
-//! checkpoint. Everything it owns — env snapshot, replay buffer, stream positions, counters —
+//! checkpoint. It steps `num_envs` environments together (one `VecEnv`): one batch of actions
+//! per vector step, then each lane's transition is stored and learned from in lane order, so
+//! every count (budget, warm-up, updates, evaluation and checkpoint cadence) is in environment
+//! steps summed over lanes. With one lane it is the plain loop of the off-policy papers; on-policy
+//! agents use a one-slot buffer to receive each transition. Everything it owns — env snapshot, replay buffer, stream positions, counters —
 //! goes into each checkpoint next to the agent's own files, so a resumed run continues exactly
 //! like an uninterrupted one.
 
@@ -37,6 +41,15 @@ pub struct LoopConfig {
     pub checkpoint_every: u64,
     /// Replay buffer capacity in transitions.
     pub replay_capacity: usize,
+    /// Environments stepped together (lanes of one `VecEnv`). Every count above is in
+    /// environment steps summed over lanes; `total_steps`, `eval_every` and `checkpoint_every`
+    /// must be multiples of it. Only agents that support lanes accept more than 1.
+    #[serde(default = "one_env")]
+    pub num_envs: usize,
+}
+
+fn one_env() -> usize {
+    1
 }
 
 impl LoopConfig {
@@ -47,9 +60,21 @@ impl LoopConfig {
             ("eval_every", self.eval_every),
             ("eval_episodes", u64::from(self.eval_episodes)),
             ("replay_capacity", self.replay_capacity as u64),
+            ("num_envs", self.num_envs as u64),
         ];
-        match positive.iter().find(|(_, v)| *v == 0) {
-            Some((name, _)) => Err(AlgoError::Config(format!("{name} must be positive"))),
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(AlgoError::Config(format!("{name} must be positive")));
+        }
+        let n = self.num_envs as u64;
+        let cadences = [
+            ("total_steps", self.total_steps),
+            ("eval_every", self.eval_every),
+            ("checkpoint_every", self.checkpoint_every),
+        ];
+        match cadences.iter().find(|(_, v)| !v.is_multiple_of(n)) {
+            Some((name, v)) => Err(AlgoError::Config(format!(
+                "{name} = {v} is not a multiple of num_envs = {n}: the loop counts whole vector steps"
+            ))),
             None => Ok(()),
         }
     }
@@ -135,21 +160,22 @@ pub struct Trainer<'a> {
 }
 
 impl<'a> Trainer<'a> {
-    /// Start a new run. Both envs take actions in `[-1, 1]` (see `dime_envs::make_unit`).
-    /// With a `run_dir`, metrics go to `run_dir/metrics.csv` and checkpoints to `run_dir/checkpoints/`.
+    /// Start a new run on `train_envs` (one per lane, `cfg.num_envs` of them). Every env takes
+    /// actions in `[-1, 1]` (see `dime_envs::make_unit`). With a `run_dir`, metrics go to
+    /// `run_dir/metrics.csv` and checkpoints to `run_dir/checkpoints/`.
     pub fn new(
         cfg: LoopConfig,
         agent: &'a mut dyn Agent,
-        train_env: Box<dyn Env>,
+        train_envs: Vec<Box<dyn Env>>,
         eval_env: Box<dyn Env>,
         seed: u64,
         run_dir: Option<&Path>,
     ) -> Result<Self, AlgoError> {
-        cfg.validate()?;
-        let (obs_dim, act_dim) = (train_env.spec().obs_dim, train_env.spec().act_dim);
+        check_lanes(&cfg, agent, train_envs.len())?;
+        let (obs_dim, act_dim) = (eval_env.spec().obs_dim, eval_env.spec().act_dim);
         let mut streams = Streams::new(seed);
-        let mut env = VecEnv::from_envs(vec![train_env], streams.env.next_u64())?;
-        let mut obs = vec![0.0; obs_dim];
+        let mut env = VecEnv::from_envs(train_envs, streams.env.next_u64())?;
+        let mut obs = vec![0.0; obs_dim * cfg.num_envs];
         env.reset(&mut obs)?;
         let state = LoopState {
             env_steps: 0,
@@ -171,10 +197,11 @@ impl<'a> Trainer<'a> {
     pub fn resume(
         cfg: LoopConfig,
         agent: &'a mut dyn Agent,
-        train_env: Box<dyn Env>,
+        train_envs: Vec<Box<dyn Env>>,
         eval_env: Box<dyn Env>,
         run_dir: &Path,
     ) -> Result<Self, AlgoError> {
+        check_lanes(&cfg, agent, train_envs.len())?;
         let root = run_dir.join("checkpoints");
         let name = latest_checkpoint(&root)?
             .ok_or_else(|| AlgoError::Config(format!("no checkpoint in {}", root.display())))?;
@@ -188,7 +215,7 @@ impl<'a> Trainer<'a> {
         let streams =
             Streams::load(&state.streams).ok_or_else(|| corrupt("stream list has the wrong length".into()))?;
         agent.load(&files)?;
-        let mut env = VecEnv::from_envs(vec![train_env], 0)?;
+        let mut env = VecEnv::from_envs(train_envs, 0)?;
         env.restore(&state.env)?;
         let metrics_path = run_dir.join("metrics.csv");
         if metrics_path.exists() {
@@ -207,9 +234,10 @@ impl<'a> Trainer<'a> {
     pub fn run(&mut self, stop: &AtomicBool, observer: &mut dyn Observer) -> Result<Outcome, AlgoError> {
         // Subnormal gradients would slow the CPU products down many times (see dime_nn).
         dime_nn::flush_denormals();
-        let (obs_dim, act_dim) = (self.state.obs.len(), self.env.spec().act_dim);
-        let mut action = vec![0.0f32; act_dim];
-        let mut out = VecStep::new(1, obs_dim);
+        let lanes = self.cfg.num_envs;
+        let (obs_dim, act_dim) = (self.state.obs.len() / lanes, self.env.spec().act_dim);
+        let mut actions = vec![0.0f32; lanes * act_dim];
+        let mut out = VecStep::new(lanes, obs_dim);
         let names = self.agent.metric_names();
         let started = Instant::now();
         let wall_offset = self.state.wall_time_s;
@@ -219,53 +247,26 @@ impl<'a> Trainer<'a> {
                 self.checkpoint()?;
                 return Ok(Outcome::Interrupted { env_steps: self.state.env_steps });
             }
-            // 1. Act: uniform in [-1, 1] during warm-up, the policy afterwards.
+            // 1. Act in every lane: uniform in [-1, 1] during warm-up, the policy afterwards.
             if self.state.env_steps < self.cfg.learning_starts {
-                action.iter_mut().for_each(|a| *a = self.streams.policy.random_range(-1.0..=1.0));
+                actions.iter_mut().for_each(|a| *a = self.streams.policy.random_range(-1.0..=1.0));
             } else {
-                self.agent.act(&self.state.obs, ActMode::Explore, &mut self.streams.policy, &mut action)?;
+                let (obs, rng) = (&self.state.obs, &mut self.streams.policy);
+                self.agent.act_batch(obs, lanes, ActMode::Explore, rng, &mut actions)?;
             }
-            // 2. Step; store (s, a, r, s', terminated) with the true final s' when the episode ended.
-            self.env.step(&action, &mut out)?;
-            if !out.diverged[0] {
-                let next_obs = if out.has_final[0] { &out.final_obs } else { &out.obs };
-                self.replay.push(Transition {
-                    obs: &self.state.obs,
-                    action: &action,
-                    reward: out.reward[0],
-                    next_obs,
-                    terminated: out.terminated[0],
-                    truncated: out.truncated[0],
-                })?;
-            }
-            if out.has_final[0] {
-                self.state.episodes += 1;
-                self.state.train_return_last = Some(out.episode_return[0]);
-                observer.on_episode(out.episode_return[0]);
+            // 2. Step every lane; then, lane by lane, store (s, a, r, s', terminated) with the true
+            // final s' when the episode ended, and 3. learn, once more transitions than
+            // `learning_starts` are stored.
+            self.env.step(&actions, &mut out)?;
+            for lane in 0..lanes {
+                self.store(lane, &actions[lane * act_dim..(lane + 1) * act_dim], &out, observer)?;
+                self.state.env_steps += 1;
+                if self.state.env_steps > self.cfg.learning_starts {
+                    self.learn(&names, observer)?;
+                }
+                observer.on_step(self.state.env_steps);
             }
             self.state.obs.copy_from_slice(&out.obs);
-            self.state.env_steps += 1;
-            // 3. Learn, once more transitions than `learning_starts` are stored.
-            if self.state.env_steps > self.cfg.learning_starts {
-                let values = self.agent.update(&self.replay, &mut self.streams.replay)?;
-                if values.len() != names.len() {
-                    return Err(AlgoError::Config(format!(
-                        "agent returned {} metrics for {} names",
-                        values.len(),
-                        names.len()
-                    )));
-                }
-                for ((name, value), last) in names.iter().zip(&values).zip(&mut self.state.last_update) {
-                    let Some(value) = *value else { continue };
-                    if !value.is_finite() {
-                        return Err(AlgoError::NonFinite { env_steps: self.state.env_steps, name, value });
-                    }
-                    *last = Some(value);
-                }
-                let latest: Vec<f64> = self.state.last_update.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
-                observer.on_update(&names, &latest);
-            }
-            observer.on_step(self.state.env_steps);
             // 4. Evaluate and log; checkpoint on schedule.
             if self.state.env_steps.is_multiple_of(self.cfg.eval_every) {
                 self.state.wall_time_s = wall_offset + started.elapsed().as_secs_f64();
@@ -282,6 +283,58 @@ impl<'a> Trainer<'a> {
         self.state.wall_time_s = wall_offset + started.elapsed().as_secs_f64();
         self.checkpoint()?;
         Ok(Outcome::Finished)
+    }
+
+    /// Store lane `lane`'s transition of the last vector step (unless it diverged) and count its
+    /// episode if it ended.
+    fn store(
+        &mut self,
+        lane: usize,
+        action: &[f32],
+        out: &VecStep,
+        observer: &mut dyn Observer,
+    ) -> Result<(), AlgoError> {
+        let o = out.obs.len() / self.cfg.num_envs;
+        let rows = lane * o..(lane + 1) * o;
+        if !out.diverged[lane] {
+            let next_obs = if out.has_final[lane] { &out.final_obs[rows.clone()] } else { &out.obs[rows.clone()] };
+            self.replay.push(Transition {
+                obs: &self.state.obs[rows],
+                action,
+                reward: out.reward[lane],
+                next_obs,
+                terminated: out.terminated[lane],
+                truncated: out.truncated[lane],
+            })?;
+        }
+        if out.has_final[lane] {
+            self.state.episodes += 1;
+            self.state.train_return_last = Some(out.episode_return[lane]);
+            observer.on_episode(out.episode_return[lane]);
+        }
+        Ok(())
+    }
+
+    /// One agent update; its metrics must be finite.
+    fn learn(&mut self, names: &[&'static str], observer: &mut dyn Observer) -> Result<(), AlgoError> {
+        let values = self.agent.update(&self.replay, &mut self.streams.replay)?;
+        if values.len() != names.len() {
+            return Err(AlgoError::Config(format!(
+                "agent returned {} metrics for {} names",
+                values.len(),
+                names.len()
+            )));
+        }
+        for ((name, value), last) in names.iter().zip(&values).zip(&mut self.state.last_update) {
+            let Some(value) = *value else { continue };
+            if !value.is_finite() {
+                return Err(AlgoError::NonFinite { env_steps: self.state.env_steps, name, value });
+            }
+            *last = Some(value);
+        }
+        let latest: Vec<f64> = self.state.last_update.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+        observer.on_update(names, &latest);
+        Ok(())
     }
 
     /// Run `eval_episodes` episodes on the evaluation env, each reset with a seed from its own stream.
@@ -348,6 +401,21 @@ impl<'a> Trainer<'a> {
         write_checkpoint(&root, &name, &files)?;
         prune_old_checkpoints(&root, &name)
     }
+}
+
+/// The loop's lane count must match the envs given, and an agent must support lanes to get more than one.
+fn check_lanes(cfg: &LoopConfig, agent: &dyn Agent, envs: usize) -> Result<(), AlgoError> {
+    cfg.validate()?;
+    if envs != cfg.num_envs {
+        return Err(AlgoError::Config(format!("{envs} training envs given for num_envs = {}", cfg.num_envs)));
+    }
+    if cfg.num_envs > 1 && !agent.supports_parallel_envs() {
+        return Err(AlgoError::Config(format!(
+            "num_envs = {}: this algorithm learns from one environment at a time; set num_envs = 1",
+            cfg.num_envs
+        )));
+    }
+    Ok(())
 }
 
 fn open_metrics(run_dir: &Path, agent: &dyn Agent) -> Result<MetricsSink, AlgoError> {

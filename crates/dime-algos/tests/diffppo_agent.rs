@@ -10,7 +10,7 @@ use candle_core::{Device, Tensor};
 use common::{assert_resumes_exactly, assert_seeded_runs, on_policy_loop, params_checksum, trainer_with, TASK};
 use dime_algos::dmerl::diffppo::{DiffPpoAgent, DiffPpoConfig};
 use dime_algos::run::{AgentConfig, Algo, RunConfig};
-use dime_algos::{ActMode, Agent, Silent, Streams};
+use dime_algos::{ActMode, Agent, LoopConfig, Silent, Streams};
 use dime_envs::EnvConfig;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -75,6 +75,40 @@ fn same_seed_gives_identical_runs_and_another_seed_differs() {
 #[test]
 fn a_run_interrupted_mid_rollout_resumes_exactly() {
     assert_resumes_exactly(&on_policy_loop(), 77, agent, checksum);
+}
+
+/// 96 steps on 4 lanes: evaluations and checkpoints every 48.
+fn four_lanes() -> LoopConfig {
+    LoopConfig { num_envs: 4, total_steps: 96, eval_every: 48, checkpoint_every: 48, ..on_policy_loop() }
+}
+
+#[test]
+fn four_lanes_update_once_per_full_rollout_are_seeded_and_resume_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = agent(0);
+    trainer_with(&four_lanes(), &mut a, 0, dir.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
+    // Rollouts of 32 environment steps summed over lanes (8 vector steps) complete at 32, 64, 96.
+    assert_eq!(a.gradient_steps(), 24);
+    assert_seeded_runs(&four_lanes(), agent, checksum);
+    assert_resumes_exactly(&four_lanes(), 76, agent, checksum);
+}
+
+#[test]
+fn batched_acting_gives_each_lane_the_action_of_acting_alone() {
+    let spec = dime_envs::spec(TASK, &EnvConfig::default()).unwrap();
+    let obs: Vec<f32> = (0..3 * spec.obs_dim).map(|i| 0.3 * i as f32 - 1.0).collect();
+    for mode in [ActMode::Explore, ActMode::Eval] {
+        let (mut batched, mut alone) = (agent(1), agent(1));
+        let (mut rng_batched, mut rng_alone) = (ChaCha8Rng::seed_from_u64(8), ChaCha8Rng::seed_from_u64(8));
+        let mut actions = vec![0.0f32; 3 * spec.act_dim];
+        batched.act_batch(&obs, 3, mode, &mut rng_batched, &mut actions).unwrap();
+        let mut one = vec![0.0f32; spec.act_dim];
+        for (row, expected) in obs.chunks(spec.obs_dim).zip(actions.chunks(spec.act_dim)) {
+            alone.act(row, mode, &mut rng_alone, &mut one).unwrap();
+            assert_eq!(one, expected, "{mode:?}");
+        }
+        assert_eq!(rng_batched.get_word_pos(), rng_alone.get_word_pos());
+    }
 }
 
 #[test]

@@ -30,7 +30,7 @@ fn best_return(algo: Algo, seed: u64, steps: u64) -> f64 {
     let (mut agent, resolved) = config.build_agent().unwrap();
     let (train, eval) =
         (make_unit(&resolved.task, &resolved.env).unwrap(), make_unit(&resolved.task, &resolved.env).unwrap());
-    let mut trainer = Trainer::new(resolved.loop_cfg.clone(), agent.as_mut(), train, eval, seed, None).unwrap();
+    let mut trainer = Trainer::new(resolved.loop_cfg.clone(), agent.as_mut(), vec![train], eval, seed, None).unwrap();
     let mut best = Best(f64::NEG_INFINITY);
     trainer.run(&AtomicBool::new(false), &mut best).unwrap();
     best.0
@@ -130,7 +130,7 @@ fn goals_after_training(config: &RunConfig) -> usize {
     let (task, seed) = (config.task.as_str(), config.seed);
     let (mut agent, resolved) = config.build_agent().unwrap();
     let (train, eval) = (make_unit(task, &resolved.env).unwrap(), make_unit(task, &resolved.env).unwrap());
-    let mut trainer = Trainer::new(resolved.loop_cfg.clone(), agent.as_mut(), train, eval, seed, None).unwrap();
+    let mut trainer = Trainer::new(resolved.loop_cfg.clone(), agent.as_mut(), vec![train], eval, seed, None).unwrap();
     trainer.run(&AtomicBool::new(false), &mut Best(f64::NEG_INFINITY)).unwrap();
     drop(trainer);
 

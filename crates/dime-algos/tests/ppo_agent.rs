@@ -24,6 +24,7 @@ fn loop_cfg() -> LoopConfig {
         eval_episodes: 1,
         checkpoint_every: 150,
         replay_capacity: 1,
+        num_envs: 1,
     }
 }
 
@@ -41,7 +42,7 @@ fn envs() -> (Box<dyn dime_envs::Env>, Box<dyn dime_envs::Env>) {
 
 fn trainer<'a>(agent: &'a mut dyn Agent, seed: u64, dir: &Path) -> Trainer<'a> {
     let (train, eval) = envs();
-    Trainer::new(loop_cfg(), agent, train, eval, seed, Some(dir)).unwrap()
+    Trainer::new(loop_cfg(), agent, vec![train], eval, seed, Some(dir)).unwrap()
 }
 
 fn checksum(agent: &PpoAgent) -> Vec<u32> {
@@ -89,7 +90,7 @@ fn a_run_interrupted_mid_rollout_resumes_exactly() {
     assert_eq!(outcome, Outcome::Interrupted { env_steps: 223 });
     let mut second = agent(99);
     let (train, eval) = envs();
-    let mut resumed = Trainer::resume(loop_cfg(), &mut second, train, eval, split.path()).unwrap();
+    let mut resumed = Trainer::resume(loop_cfg(), &mut second, vec![train], eval, split.path()).unwrap();
     assert_eq!(resumed.run(&AtomicBool::new(false), &mut Silent).unwrap(), Outcome::Finished);
     drop(resumed);
     assert_eq!(metrics_without_wall_time(full.path()), metrics_without_wall_time(split.path()));
@@ -106,6 +107,52 @@ fn eval_mode_is_the_clipped_mean_and_does_not_touch_the_rollout() {
     a.act(&[0.3, -0.2, 1.0], ActMode::Eval, &mut rng, &mut y).unwrap();
     assert_eq!(x, y);
     assert!(x[0].abs() <= 1.0);
+}
+
+#[test]
+fn four_lanes_learn_from_every_lane_and_resume_exactly() {
+    let lanes = LoopConfig { num_envs: 4, total_steps: 192, eval_every: 96, checkpoint_every: 96, ..loop_cfg() };
+    let cfg = PpoConfig::smoke();
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = agent(0);
+    common::trainer_with(&lanes, &mut a, 0, dir.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
+    let rollouts = 192 / cfg.rollout_steps as u64;
+    assert!(rollouts >= 2, "the test needs at least two rollouts");
+    assert_eq!(a.gradient_steps(), rollouts * (cfg.epochs * cfg.minibatches) as u64);
+    common::assert_seeded_runs(&lanes, agent, checksum);
+    common::assert_resumes_exactly(&lanes, 100, agent, checksum);
+}
+
+#[test]
+fn batched_acting_gives_each_lane_the_action_of_acting_alone() {
+    let obs: Vec<f32> = (0..12).map(|i| 0.25 * i as f32 - 1.5).collect();
+    for mode in [ActMode::Explore, ActMode::Eval] {
+        let (mut batched, mut alone) = (agent(1), agent(1));
+        let (mut rng_batched, mut rng_alone) = (ChaCha8Rng::seed_from_u64(8), ChaCha8Rng::seed_from_u64(8));
+        let mut actions = [0.0f32; 4];
+        batched.act_batch(&obs, 4, mode, &mut rng_batched, &mut actions).unwrap();
+        let mut one = [0.0f32];
+        for (row, expected) in obs.chunks(3).zip(actions) {
+            alone.act(row, mode, &mut rng_alone, &mut one).unwrap();
+            // One batched product against four single-row ones: equal up to summation order.
+            assert!((one[0] - expected).abs() <= 1e-6, "{mode:?}: {} vs {expected}", one[0]);
+        }
+        assert_eq!(rng_batched.get_word_pos(), rng_alone.get_word_pos());
+    }
+}
+
+#[test]
+fn lanes_are_refused_where_an_algorithm_or_a_rollout_cannot_take_them() {
+    let mut run = RunConfig::from_preset(Algo::Ppo, "cpu", TASK, 0, 6144).unwrap();
+    run.loop_cfg.num_envs = 8;
+    assert!(run.build_agent().is_ok(), "2048-step rollouts hold 256 vector steps of 8 lanes");
+    run.loop_cfg.num_envs = 3;
+    let err = run.build_agent().err().expect("2048 is not a multiple of 3").to_string();
+    assert!(err.contains("rollout_steps = 2048 is not a multiple of num_envs = 3"), "{err}");
+    let mut wpo = RunConfig::from_preset(Algo::Wpo, "cpu", TASK, 0, 4096).unwrap();
+    wpo.loop_cfg.num_envs = 2;
+    let err = wpo.build_agent().err().expect("WPO has no lanes").to_string();
+    assert!(err.contains("wpo learns from one environment at a time"), "{err}");
 }
 
 #[test]

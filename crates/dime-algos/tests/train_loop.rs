@@ -76,6 +76,8 @@ struct FakeAgent {
     eval_acts: u64,
     updates: u64,
     nan_at_update: Option<u64>,
+    /// Whether it says it learns from several environment lanes.
+    lanes_ok: bool,
 }
 
 impl Agent for FakeAgent {
@@ -102,6 +104,9 @@ impl Agent for FakeAgent {
     fn metric_names(&self) -> Vec<&'static str> {
         vec!["weight", "loss", "delayed"]
     }
+    fn supports_parallel_envs(&self) -> bool {
+        self.lanes_ok
+    }
     fn save(&self) -> Result<CheckpointFiles, AlgoError> {
         let text = format!("{} {} {} {}", self.weight.to_bits(), self.explore_acts, self.eval_acts, self.updates);
         Ok(CheckpointFiles::from([("agent.txt".to_string(), text.into_bytes())]))
@@ -122,6 +127,7 @@ fn cfg(total_steps: u64) -> LoopConfig {
         eval_episodes: 2,
         checkpoint_every: 25,
         replay_capacity: 1000,
+        num_envs: 1,
     }
 }
 
@@ -142,7 +148,7 @@ fn new_run() -> Run {
 fn full_run(seed: u64, dir: &Path) -> Run {
     let mut run = new_run();
     let (train, eval) = envs(&run);
-    let mut trainer = Trainer::new(cfg(60), &mut run.agent, train, eval, seed, Some(dir)).unwrap();
+    let mut trainer = Trainer::new(cfg(60), &mut run.agent, vec![train], eval, seed, Some(dir)).unwrap();
     assert_eq!(trainer.run(&AtomicBool::new(false), &mut Silent).unwrap(), Outcome::Finished);
     run
 }
@@ -152,7 +158,7 @@ fn wiring_counts_env_steps_updates_and_evaluations() {
     let dir = tempfile::tempdir().unwrap();
     let mut run = new_run();
     let (train, eval) = envs(&run);
-    let mut trainer = Trainer::new(cfg(50), &mut run.agent, train, eval, 0, Some(dir.path())).unwrap();
+    let mut trainer = Trainer::new(cfg(50), &mut run.agent, vec![train], eval, 0, Some(dir.path())).unwrap();
     trainer.run(&AtomicBool::new(false), &mut Silent).unwrap();
     drop(trainer);
     assert_eq!(run.train_steps.load(Ordering::Relaxed), 50);
@@ -189,13 +195,13 @@ fn resume_after_an_interrupt_matches_the_uninterrupted_run() {
     let mut first = new_run();
     let (train, eval) = envs(&first);
     let stop = AtomicBool::new(false);
-    let mut trainer = Trainer::new(cfg(60), &mut first.agent, train, eval, 3, Some(split.path())).unwrap();
+    let mut trainer = Trainer::new(cfg(60), &mut first.agent, vec![train], eval, 3, Some(split.path())).unwrap();
     assert_eq!(trainer.run(&stop, &mut StopAt(33, &stop)).unwrap(), Outcome::Interrupted { env_steps: 33 });
     drop(trainer);
 
     let mut second = new_run();
     let (train, eval) = envs(&second);
-    let mut trainer = Trainer::resume(cfg(60), &mut second.agent, train, eval, split.path()).unwrap();
+    let mut trainer = Trainer::resume(cfg(60), &mut second.agent, vec![train], eval, split.path()).unwrap();
     assert_eq!(trainer.env_steps(), 33);
     assert_eq!(trainer.run(&AtomicBool::new(false), &mut Silent).unwrap(), Outcome::Finished);
     drop(trainer);
@@ -213,12 +219,12 @@ fn a_checkpoint_before_the_first_update_resumes() {
     let mut first = new_run();
     let (train, eval) = envs(&first);
     let stop = AtomicBool::new(false);
-    let mut trainer = Trainer::new(cfg(60), &mut first.agent, train, eval, 9, Some(split.path())).unwrap();
+    let mut trainer = Trainer::new(cfg(60), &mut first.agent, vec![train], eval, 9, Some(split.path())).unwrap();
     assert_eq!(trainer.run(&stop, &mut StopAt(5, &stop)).unwrap(), Outcome::Interrupted { env_steps: 5 });
     drop(trainer);
     let mut second = new_run();
     let (train, eval) = envs(&second);
-    let mut trainer = Trainer::resume(cfg(60), &mut second.agent, train, eval, split.path()).unwrap();
+    let mut trainer = Trainer::resume(cfg(60), &mut second.agent, vec![train], eval, split.path()).unwrap();
     trainer.run(&AtomicBool::new(false), &mut Silent).unwrap();
     drop(trainer);
     assert_eq!(metrics_without_wall_time(full.path()), metrics_without_wall_time(split.path()));
@@ -232,7 +238,7 @@ fn resume_from_an_older_checkpoint_rewrites_the_later_metrics_rows() {
     let mut first = new_run();
     let (train, eval) = envs(&first);
     let stop = AtomicBool::new(false);
-    let mut trainer = Trainer::new(cfg(60), &mut first.agent, train, eval, 4, Some(crashed.path())).unwrap();
+    let mut trainer = Trainer::new(cfg(60), &mut first.agent, vec![train], eval, 4, Some(crashed.path())).unwrap();
     trainer.run(&stop, &mut StopAt(45, &stop)).unwrap();
     drop(trainer);
     let ckpts = crashed.path().join("checkpoints");
@@ -241,7 +247,7 @@ fn resume_from_an_older_checkpoint_rewrites_the_later_metrics_rows() {
 
     let mut second = new_run();
     let (train, eval) = envs(&second);
-    let mut trainer = Trainer::resume(cfg(60), &mut second.agent, train, eval, crashed.path()).unwrap();
+    let mut trainer = Trainer::resume(cfg(60), &mut second.agent, vec![train], eval, crashed.path()).unwrap();
     trainer.run(&AtomicBool::new(false), &mut Silent).unwrap();
     assert_eq!(metrics_without_wall_time(full.path()), metrics_without_wall_time(crashed.path()));
 }
@@ -256,7 +262,7 @@ fn a_damaged_checkpoint_is_refused_naming_the_file() {
     std::fs::write(&replay, bytes).unwrap();
     let mut run = new_run();
     let (train, eval) = envs(&run);
-    let err = Trainer::resume(cfg(60), &mut run.agent, train, eval, dir.path()).err().expect("must refuse");
+    let err = Trainer::resume(cfg(60), &mut run.agent, vec![train], eval, dir.path()).err().expect("must refuse");
     assert!(err.to_string().contains("replay.bin"), "{err}");
 }
 
@@ -267,7 +273,7 @@ fn a_non_finite_update_stops_the_run_and_keeps_the_last_good_checkpoint() {
     // Update k happens after env step 10 + k: update 20 is at step 30, after the checkpoint at 25.
     run.agent.nan_at_update = Some(20);
     let (train, eval) = envs(&run);
-    let mut trainer = Trainer::new(cfg(60), &mut run.agent, train, eval, 6, Some(dir.path())).unwrap();
+    let mut trainer = Trainer::new(cfg(60), &mut run.agent, vec![train], eval, 6, Some(dir.path())).unwrap();
     let err = trainer.run(&AtomicBool::new(false), &mut Silent).unwrap_err();
     assert!(matches!(err, AlgoError::NonFinite { env_steps: 30, name: "loss", .. }), "{err}");
     assert!(err.to_string().contains("last good checkpoint"), "{err}");
@@ -282,7 +288,86 @@ fn invalid_budgets_are_refused_before_any_work() {
     let mut run = new_run();
     let (train, eval) = envs(&run);
     let bad = LoopConfig { total_steps: 0, ..cfg(10) };
-    let err = Trainer::new(bad, &mut run.agent, train, eval, 0, None).err().expect("refused");
+    let err = Trainer::new(bad, &mut run.agent, vec![train], eval, 0, None).err().expect("refused");
     assert!(err.to_string().contains("total_steps"), "{err}");
+    assert_eq!(run.train_steps.load(Ordering::Relaxed), 0);
+}
+
+/// 60 steps on 4 lanes: learning after 10, evaluations every 20, checkpoints every 20.
+fn lanes_cfg() -> LoopConfig {
+    LoopConfig { num_envs: 4, checkpoint_every: 20, ..cfg(60) }
+}
+
+fn lane_envs(run: &Run, lanes: usize) -> (Vec<Box<dyn Env>>, Box<dyn Env>) {
+    ((0..lanes).map(|_| CountingTask::env(&run.train_steps)).collect(), CountingTask::env(&run.eval_steps))
+}
+
+fn lanes_run(seed: u64, dir: &Path, stop_at: Option<u64>) -> (Run, Outcome) {
+    let mut run = Run { agent: FakeAgent { lanes_ok: true, ..FakeAgent::default() }, ..new_run() };
+    let (train, eval) = lane_envs(&run, 4);
+    let mut trainer = Trainer::new(lanes_cfg(), &mut run.agent, train, eval, seed, Some(dir)).unwrap();
+    let stop = AtomicBool::new(false);
+    let outcome = match stop_at {
+        Some(at) => trainer.run(&stop, &mut StopAt(at, &stop)).unwrap(),
+        None => trainer.run(&stop, &mut Silent).unwrap(),
+    };
+    drop(trainer);
+    (run, outcome)
+}
+
+#[test]
+fn lanes_count_every_env_step_and_update_once_per_transition() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, outcome) = lanes_run(0, dir.path(), None);
+    assert_eq!(outcome, Outcome::Finished);
+    assert_eq!(run.train_steps.load(Ordering::Relaxed), 60);
+    // One update per stored transition once more than 10 are stored: steps 11..=60.
+    assert_eq!(run.agent.updates, 50);
+    // Vector steps starting at 0, 4 and 8 are warm-up (uniform); the other 12 act on 4 lanes.
+    assert_eq!(run.agent.explore_acts, 48);
+    // Evaluations at 20, 40 and 60, 2 episodes of 7 steps each.
+    assert_eq!(run.agent.eval_acts, 3 * 2 * 7);
+    assert_eq!(run.eval_steps.load(Ordering::Relaxed), 3 * 2 * 7);
+    let text = std::fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
+    let steps: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(steps, ["20", "40", "60"]);
+    // Each lane's 7-step episodes end at its 7th and 14th step: 4 episodes by step 40, 8 by 60.
+    let episodes: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').nth(1).unwrap()).collect();
+    assert_eq!(episodes, ["0", "4", "8"]);
+}
+
+#[test]
+fn lanes_resume_exactly_after_an_interrupt() {
+    let (full, split) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (reference, _) = lanes_run(5, full.path(), None);
+    // Stop is checked between vector steps: raised at 26, the run stops at 28.
+    let (_, outcome) = lanes_run(5, split.path(), Some(26));
+    assert_eq!(outcome, Outcome::Interrupted { env_steps: 28 });
+    let mut second = Run { agent: FakeAgent { lanes_ok: true, ..FakeAgent::default() }, ..new_run() };
+    let (train, eval) = lane_envs(&second, 4);
+    let mut trainer = Trainer::resume(lanes_cfg(), &mut second.agent, train, eval, split.path()).unwrap();
+    assert_eq!(trainer.run(&AtomicBool::new(false), &mut Silent).unwrap(), Outcome::Finished);
+    drop(trainer);
+    assert_eq!(metrics_without_wall_time(full.path()), metrics_without_wall_time(split.path()));
+    assert_eq!(reference.agent.weight.to_bits(), second.agent.weight.to_bits());
+    assert_eq!(reference.agent.updates, second.agent.updates);
+}
+
+#[test]
+fn lanes_are_refused_for_agents_without_them_and_for_partial_vector_steps() {
+    let mut run = new_run();
+    let (train, eval) = lane_envs(&run, 4);
+    let err = Trainer::new(lanes_cfg(), &mut run.agent, train, eval, 0, None).err().expect("refused");
+    assert!(err.to_string().contains("one environment at a time"), "{err}");
+
+    run.agent.lanes_ok = true;
+    let (train, eval) = lane_envs(&run, 4);
+    let odd = LoopConfig { eval_every: 10, ..lanes_cfg() };
+    let err = Trainer::new(odd, &mut run.agent, train, eval, 0, None).err().expect("refused");
+    assert!(err.to_string().contains("eval_every = 10 is not a multiple of num_envs = 4"), "{err}");
+
+    let (train, eval) = lane_envs(&run, 3);
+    let err = Trainer::new(lanes_cfg(), &mut run.agent, train, eval, 0, None).err().expect("refused");
+    assert!(err.to_string().contains("3 training envs given for num_envs = 4"), "{err}");
     assert_eq!(run.train_steps.load(Ordering::Relaxed), 0);
 }

@@ -289,6 +289,11 @@ impl Agent for DimeAgent {
         DIME_METRICS.to_vec()
     }
 
+    /// Learns from the replay buffer only, so transitions may come from any number of lanes.
+    fn supports_parallel_envs(&self) -> bool {
+        true
+    }
+
     fn save(&self) -> Result<CheckpointFiles, AlgoError> {
         self.save_files()
     }

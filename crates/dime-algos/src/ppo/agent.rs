@@ -1,7 +1,8 @@
 //! The PPO agent (dmerl.md §9.1, Schulman et al. 2017, CleanRL's continuous-action PPO) in the
-//! shared training loop: it acts on one environment, reads each stored transition back from the
-//! loop's (one-slot) buffer, and every `rollout_steps` steps runs GAE and `epochs` passes of
-//! clipped-surrogate minibatch updates.
+//! shared training loop: it acts for one or several environments (one batch per vector step),
+//! reads each stored transition back from the loop's (one-slot) buffer, and every `rollout_steps`
+//! environment steps (summed over lanes) runs GAE along each lane and `epochs` passes of
+//! clipped-surrogate minibatch updates over all lanes' steps.
 
 use candle_core::{Device, Tensor};
 use dime_nn::clip::clip_global_norm;
@@ -15,7 +16,9 @@ use super::policy::GaussianPolicy;
 use crate::agent::{ActMode, Agent};
 use crate::checkpoint::CheckpointFiles;
 use crate::error::AlgoError;
-use crate::onpolicy::{clipped_surrogate_loss, gae, normalise_advantages, ratio_diagnostics, value_loss, GaeInputs};
+use crate::onpolicy::{
+    clipped_surrogate_loss, gae, normalise_advantages, ratio_diagnostics, value_loss, GaeInputs, Lanes,
+};
 use crate::replay::ReplayBuffer;
 
 /// The metrics [`PpoAgent::update`] reports after each rollout's update, in order.
@@ -55,8 +58,16 @@ impl Rollout {
         self.values.len()
     }
 
-    fn clear(&mut self) {
-        *self = Self::default();
+    /// Append `other`'s rows.
+    fn extend(&mut self, other: Rollout) {
+        self.obs.extend(other.obs);
+        self.actions.extend(other.actions);
+        self.log_probs.extend(other.log_probs);
+        self.values.extend(other.values);
+        self.rewards.extend(other.rewards);
+        self.next_values.extend(other.next_values);
+        self.terminated.extend(other.terminated);
+        self.ended.extend(other.ended);
     }
 }
 
@@ -72,8 +83,8 @@ pub struct PpoAgent {
     pub(super) env_steps: u64,
     /// Environment steps over which the learning rate anneals to 0 (set by the run; `None`: constant).
     pub(super) anneal_horizon: Option<u64>,
-    pub(super) pending: Option<Pending>,
-    pub(super) rollout: Rollout,
+    /// Decisions waiting for their transitions and each lane's unfinished rollout.
+    pub(super) lanes: Lanes<Pending, Rollout>,
 }
 
 impl PpoAgent {
@@ -92,8 +103,7 @@ impl PpoAgent {
             ),
             env_steps: 0,
             anneal_horizon: None,
-            pending: None,
-            rollout: Rollout::default(),
+            lanes: Lanes::default(),
             cfg,
             obs_dim,
             act_dim,
@@ -128,20 +138,26 @@ impl PpoAgent {
         Ok(Tensor::from_slice(values, (1, values.len()), &Device::Cpu)?)
     }
 
-    /// GAE, then `epochs` passes of shuffled minibatches; returns the last pass's mean metrics.
+    /// GAE along each lane, then `epochs` passes of shuffled minibatches over all lanes' steps;
+    /// returns the last pass's mean metrics.
     fn learn(&mut self, rng: &mut ChaCha8Rng) -> Result<Vec<Option<f64>>, AlgoError> {
-        let r = &self.rollout;
-        let discounts = vec![self.cfg.gamma as f32; r.len()];
-        let (advantages, returns) = gae(&GaeInputs {
-            lanes: 1,
-            rewards: &r.rewards,
-            values: &r.values,
-            next_values: &r.next_values,
-            discounts: &discounts,
-            terminated: &r.terminated,
-            ended: &r.ended,
-            lambda: self.cfg.gae_lambda as f32,
-        })?;
+        let (mut r, mut advantages, mut returns) = (Rollout::default(), Vec::new(), Vec::new());
+        for lane in self.lanes.take_rollouts() {
+            let discounts = vec![self.cfg.gamma as f32; lane.len()];
+            let (a, g) = gae(&GaeInputs {
+                lanes: 1,
+                rewards: &lane.rewards,
+                values: &lane.values,
+                next_values: &lane.next_values,
+                discounts: &discounts,
+                terminated: &lane.terminated,
+                ended: &lane.ended,
+                lambda: self.cfg.gae_lambda as f32,
+            })?;
+            advantages.extend(a);
+            returns.extend(g);
+            r.extend(lane);
+        }
         if let Some(horizon) = self.anneal_horizon {
             let remaining = 1.0 - (self.env_steps as f64 / horizon.max(1) as f64).min(1.0);
             self.adam.set_learning_rate(self.cfg.learning_rate * remaining);
@@ -154,22 +170,26 @@ impl PpoAgent {
             order.shuffle(rng);
             sums = [0.0; 5];
             for chunk in order.chunks_exact(size) {
-                let m = self.minibatch_step(chunk, &advantages, &returns)?;
+                let m = self.minibatch_step(&r, chunk, &advantages, &returns)?;
                 sums.iter_mut().zip(m).for_each(|(s, v)| *s += v);
             }
         }
         let count = self.cfg.minibatches as f64;
         let mut out: Vec<Option<f64>> = sums.iter().map(|s| Some(s / count)).collect();
         out.push(Some(self.adam.config().lr));
-        self.rollout.clear();
         Ok(out)
     }
 
     /// One clipped-surrogate step on rows `rows` of the rollout; returns
     /// `[policy loss, value loss, entropy, approx KL, clip fraction]`.
-    fn minibatch_step(&mut self, rows: &[usize], advantages: &[f32], returns: &[f32]) -> Result<[f64; 5], AlgoError> {
+    fn minibatch_step(
+        &mut self,
+        r: &Rollout,
+        rows: &[usize],
+        advantages: &[f32],
+        returns: &[f32],
+    ) -> Result<[f64; 5], AlgoError> {
         let (o, d, b) = (self.obs_dim, self.act_dim, rows.len());
-        let r = &self.rollout;
         let gather = |src: &[f32], w: usize| -> Vec<f32> {
             rows.iter().flat_map(|&i| &src[i * w..(i + 1) * w]).copied().collect()
         };
@@ -207,36 +227,75 @@ impl Agent for PpoAgent {
     /// Explore: `a ~ N(μ(s), σ²)` (recorded for the rollout; the environment gets it clipped to
     /// [-1, 1]). Eval: the clipped mean.
     fn act(&mut self, obs: &[f32], mode: ActMode, rng: &mut ChaCha8Rng, action: &mut [f32]) -> Result<(), AlgoError> {
-        if mode == ActMode::Explore {
-            self.normalisers.observe(obs);
+        self.act_batch(obs, 1, mode, rng, action)
+    }
+
+    /// [`Agent::act`] for `lanes` observations at once: one batch through the networks, the
+    /// noise drawn for all lanes in one call, one pending decision per lane.
+    fn act_batch(
+        &mut self,
+        obs: &[f32],
+        lanes: usize,
+        mode: ActMode,
+        rng: &mut ChaCha8Rng,
+        actions: &mut [f32],
+    ) -> Result<(), AlgoError> {
+        let (o, d) = (self.obs_dim, self.act_dim);
+        if obs.len() != lanes * o || actions.len() != lanes * d {
+            return Err(AlgoError::Config(format!(
+                "PPO act: {} observation / {} action values for {lanes} lanes of {o} / {d}",
+                obs.len(),
+                actions.len()
+            )));
         }
-        let normalised = self.normalisers.observation(obs);
-        let obs_t = Self::row(&normalised)?;
+        let mut normalised = Vec::with_capacity(obs.len());
+        for row in obs.chunks_exact(o) {
+            if mode == ActMode::Explore {
+                self.normalisers.observe(row);
+            }
+            normalised.extend(self.normalisers.observation(row));
+        }
+        let obs_t = Tensor::from_slice(&normalised, (lanes, o), &Device::Cpu)?;
         let mean = self.policy.mean(&obs_t)?;
         if mode == ActMode::Eval {
-            for (out, m) in action.iter_mut().zip(mean.flatten_all()?.to_vec1::<f32>()?) {
+            for (out, m) in actions.iter_mut().zip(mean.flatten_all()?.to_vec1::<f32>()?) {
                 *out = m.clamp(-1.0, 1.0);
             }
             return Ok(());
         }
-        let noise = dime_nn::init::standard_normal(rng, self.act_dim);
+        let noise = dime_nn::init::standard_normal(rng, lanes * d);
         let std = self.policy.log_std()?.exp()?.flatten_all()?.to_vec1::<f32>()?;
-        let sample: Vec<f32> =
-            mean.flatten_all()?.to_vec1::<f32>()?.iter().zip(&std).zip(&noise).map(|((m, s), e)| m + s * e).collect();
-        let log_prob = self.policy.log_prob(&mean, &Self::row(&sample)?)?.to_vec1::<f32>()?[0];
-        let value = self.policy.value(&obs_t)?.to_vec1::<f32>()?[0];
-        for (out, a) in action.iter_mut().zip(&sample) {
+        let sample: Vec<f32> = (mean.flatten_all()?.to_vec1::<f32>()?.iter().zip(std.iter().cycle()).zip(&noise))
+            .map(|((m, s), e)| m + s * e)
+            .collect();
+        let sample_t = Tensor::from_slice(&sample, (lanes, d), &Device::Cpu)?;
+        let log_probs = self.policy.log_prob(&mean, &sample_t)?.to_vec1::<f32>()?;
+        let values = self.policy.value(&obs_t)?.flatten_all()?.to_vec1::<f32>()?;
+        for (out, a) in actions.iter_mut().zip(&sample) {
             *out = a.clamp(-1.0, 1.0);
         }
-        self.pending = Some(Pending { raw_obs: obs.to_vec(), obs: normalised, action: sample, log_prob, value });
+        let decisions = (0..lanes)
+            .map(|i| Pending {
+                raw_obs: obs[i * o..(i + 1) * o].to_vec(),
+                obs: normalised[i * o..(i + 1) * o].to_vec(),
+                action: sample[i * d..(i + 1) * d].to_vec(),
+                log_prob: log_probs[i],
+                value: values[i],
+            })
+            .collect();
+        self.lanes.begin(decisions);
         Ok(())
+    }
+
+    fn supports_parallel_envs(&self) -> bool {
+        true
     }
 
     fn update(&mut self, replay: &ReplayBuffer, rng: &mut ChaCha8Rng) -> Result<Vec<Option<f64>>, AlgoError> {
         let none = vec![None; PPO_METRICS.len()];
         // The transition the loop just stored must be the one `act` chose (a diverged step is
         // not stored: its pending decision is dropped).
-        let (Some(t), Some(p)) = (replay.latest(), self.pending.take()) else {
+        let (Some(t), Some((lane, p))) = (replay.latest(), self.lanes.next_pending()) else {
             return Ok(none);
         };
         if t.obs != &p.raw_obs[..] {
@@ -249,7 +308,7 @@ impl Agent for PpoAgent {
         } else {
             self.policy.value(&Self::row(&self.normalisers.observation(t.next_obs))?)?.to_vec1::<f32>()?[0]
         };
-        let r = &mut self.rollout;
+        let r = self.lanes.rollout_mut(lane);
         r.obs.extend_from_slice(&p.obs);
         r.actions.extend_from_slice(&p.action);
         r.log_probs.push(p.log_prob);
@@ -259,7 +318,7 @@ impl Agent for PpoAgent {
         r.terminated.push(t.terminated);
         r.ended.push(ended);
         self.env_steps += 1;
-        if self.rollout.len() < self.cfg.rollout_steps {
+        if self.lanes.rows(Rollout::len) < self.cfg.rollout_steps {
             return Ok(none);
         }
         self.learn(rng)

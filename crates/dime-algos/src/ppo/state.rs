@@ -1,6 +1,6 @@
 //! PPO's checkpoint files: `ppo.safetensors` (network weights and Adam moments) and
 //! `ppo_state.json` (counters, the learning rate, normalisation statistics, the unfinished
-//! rollout and the decision waiting for its transition). A loaded agent continues bit for bit.
+//! rollouts and the decisions waiting for their transitions). A loaded agent continues bit for bit.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,6 +8,7 @@ use super::agent::{Pending, PpoAgent, Rollout};
 use super::normalise::Normalisers;
 use crate::checkpoint::CheckpointFiles;
 use crate::error::AlgoError;
+use crate::onpolicy::Lanes;
 use crate::tensor_file::{
     load_moments, load_store, pack_agent_files, put_moments, put_store, unpack_agent_files, Arrays,
 };
@@ -22,8 +23,7 @@ struct State {
     learning_rate: f64,
     env_steps: u64,
     normalisers: Normalisers,
-    pending: Option<Pending>,
-    rollout: Rollout,
+    lanes: Lanes<Pending, Rollout>,
 }
 
 impl PpoAgent {
@@ -38,8 +38,7 @@ impl PpoAgent {
             learning_rate: self.adam.config().lr,
             env_steps: self.env_steps,
             normalisers: self.normalisers.clone(),
-            pending: self.pending.clone(),
-            rollout: self.rollout.clone(),
+            lanes: self.lanes.clone(),
         };
         pack_agent_files(ARRAYS_FILE, &arrays, STATE_FILE, &state)
     }
@@ -59,8 +58,7 @@ impl PpoAgent {
         }
         self.env_steps = state.env_steps;
         self.normalisers = state.normalisers;
-        self.pending = state.pending;
-        self.rollout = state.rollout;
+        self.lanes = state.lanes;
         Ok(())
     }
 }

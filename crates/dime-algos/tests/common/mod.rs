@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use dime_algos::{Agent, LoopConfig, Observer, Outcome, Silent, Trainer};
-use dime_envs::{make_unit, EnvConfig};
+use dime_envs::{make_unit, Env, EnvConfig};
 
 /// The task the agent tests train on.
 pub const TASK: &str = "gym/Pendulum-v1";
@@ -19,6 +19,7 @@ pub fn loop_cfg() -> LoopConfig {
         eval_episodes: 1,
         checkpoint_every: 150,
         replay_capacity: 10_000,
+        num_envs: 1,
     }
 }
 
@@ -26,14 +27,14 @@ pub fn loop_cfg() -> LoopConfig {
 pub fn trainer<'a>(agent: &'a mut dyn Agent, seed: u64, dir: &Path) -> Trainer<'a> {
     let env = EnvConfig::default();
     let (train, eval) = (make_unit(TASK, &env).unwrap(), make_unit(TASK, &env).unwrap());
-    Trainer::new(loop_cfg(), agent, train, eval, seed, Some(dir)).unwrap()
+    Trainer::new(loop_cfg(), agent, vec![train], eval, seed, Some(dir)).unwrap()
 }
 
 /// Resume the run in `dir` with `agent` on [`TASK`].
 pub fn resumed<'a>(agent: &'a mut dyn Agent, dir: &Path) -> Trainer<'a> {
     let env = EnvConfig::default();
     let (train, eval) = (make_unit(TASK, &env).unwrap(), make_unit(TASK, &env).unwrap());
-    Trainer::resume(loop_cfg(), agent, train, eval, dir).unwrap()
+    Trainer::resume(loop_cfg(), agent, vec![train], eval, dir).unwrap()
 }
 
 /// metrics.csv without the wall-time column, the only one that is not deterministic.
@@ -57,9 +58,14 @@ impl Observer for StopAt<'_> {
 
 /// A trainer for `agent` on [`TASK`] with loop settings `cfg`, writing into `dir`.
 pub fn trainer_with<'a>(cfg: &LoopConfig, agent: &'a mut dyn Agent, seed: u64, dir: &Path) -> Trainer<'a> {
-    let env = EnvConfig::default();
-    let (train, eval) = (make_unit(TASK, &env).unwrap(), make_unit(TASK, &env).unwrap());
+    let (train, eval) = lane_envs(cfg.num_envs);
     Trainer::new(cfg.clone(), agent, train, eval, seed, Some(dir)).unwrap()
+}
+
+/// `lanes` training envs and an evaluation env of [`TASK`].
+pub fn lane_envs(lanes: usize) -> (Vec<Box<dyn Env>>, Box<dyn Env>) {
+    let env = EnvConfig::default();
+    ((0..lanes).map(|_| make_unit(TASK, &env).unwrap()).collect(), make_unit(TASK, &env).unwrap())
 }
 
 /// The bit patterns of every parameter of `stores`, in order.
@@ -85,7 +91,7 @@ pub fn assert_seeded_runs<A: Agent>(cfg: &LoopConfig, build: impl Fn(u64) -> A, 
     assert_ne!(checksum(&agents[0]), checksum(&agents[2]));
 }
 
-/// A run of `build(4)` stopped after `stop_at` steps and resumed into a fresh agent (`build(99)`)
+/// A run of `build(4)` stopped after `stop_at` steps (a whole number of vector steps) and resumed into a fresh agent (`build(99)`)
 /// ends with the metrics and parameters of an uninterrupted run; returns both agents for further checks.
 pub fn assert_resumes_exactly<A: Agent>(
     cfg: &LoopConfig,
@@ -101,8 +107,7 @@ pub fn assert_resumes_exactly<A: Agent>(
     let outcome = trainer_with(cfg, &mut first, 4, split.path()).run(&stop, &mut StopAt(stop_at, &stop)).unwrap();
     assert_eq!(outcome, Outcome::Interrupted { env_steps: stop_at });
     let mut second = build(99);
-    let env = EnvConfig::default();
-    let (train, eval) = (make_unit(TASK, &env).unwrap(), make_unit(TASK, &env).unwrap());
+    let (train, eval) = lane_envs(cfg.num_envs);
     let mut resumed = Trainer::resume(cfg.clone(), &mut second, train, eval, split.path()).unwrap();
     assert_eq!(resumed.run(&AtomicBool::new(false), &mut Silent).unwrap(), Outcome::Finished);
     drop(resumed);
@@ -121,5 +126,6 @@ pub fn on_policy_loop() -> LoopConfig {
         eval_episodes: 1,
         checkpoint_every: 50,
         replay_capacity: 1,
+        num_envs: 1,
     }
 }

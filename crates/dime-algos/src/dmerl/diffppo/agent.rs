@@ -24,7 +24,9 @@ use crate::checkpoint::CheckpointFiles;
 use crate::dmerl::net::AugmentedMlp;
 use crate::dmerl::AugmentedConfig;
 use crate::error::AlgoError;
-use crate::onpolicy::{clipped_surrogate_loss, gae, normalise_advantages, ratio_diagnostics, value_loss, GaeInputs};
+use crate::onpolicy::{
+    clipped_surrogate_loss, gae, normalise_advantages, ratio_diagnostics, value_loss, GaeInputs, Lanes,
+};
 use crate::ppo::Normalisers;
 use crate::replay::ReplayBuffer;
 
@@ -66,6 +68,21 @@ impl AugmentedRollout {
     pub fn len(&self) -> usize {
         self.steps.len()
     }
+
+    /// Append `other`'s rows.
+    fn extend(&mut self, other: AugmentedRollout) {
+        self.obs.extend(other.obs);
+        self.x.extend(other.x);
+        self.steps.extend(other.steps);
+        self.x_next.extend(other.x_next);
+        self.log_pi.extend(other.log_pi);
+        self.values.extend(other.values);
+        self.rewards.extend(other.rewards);
+        self.next_values.extend(other.next_values);
+        self.discounts.extend(other.discounts);
+        self.terminated.extend(other.terminated);
+        self.ended.extend(other.ended);
+    }
 }
 
 /// A DiffPPO learner.
@@ -78,8 +95,8 @@ pub struct DiffPpoAgent {
     pub(super) policy_adam: Adam,
     pub(super) value_adam: Adam,
     pub(super) normalisers: Normalisers,
-    pub(super) pending: Option<PendingChain>,
-    pub(super) rollout: AugmentedRollout,
+    /// Chains waiting for their transitions and each lane's unfinished augmented rollout.
+    pub(super) lanes: Lanes<PendingChain, AugmentedRollout>,
     augmented: AugmentedConfig,
     /// The frozen acting copy of the policy (`None` after an update until next needed).
     acting: Option<ActingPolicy>,
@@ -108,8 +125,7 @@ impl DiffPpoAgent {
             policy_adam: Adam::new(policy.params(), adam),
             value_adam: Adam::new(value.params(), adam),
             normalisers: Normalisers::new(obs_dim, cfg.normalise_observations, cfg.normalise_rewards, 10.0),
-            pending: None,
-            rollout: AugmentedRollout::default(),
+            lanes: Lanes::default(),
             cfg,
             obs_dim,
             act_dim,
@@ -169,19 +185,24 @@ impl DiffPpoAgent {
         init::standard_normal(rng, self.act_dim).into_iter().map(|e| std * e).collect()
     }
 
-    /// GAE over the rollout's augmented transitions, then the minibatch passes.
+    /// GAE along each lane's augmented transitions, then the minibatch passes over all lanes.
     fn learn(&mut self, rng: &mut ChaCha8Rng) -> Result<Vec<Option<f64>>, AlgoError> {
-        let r = &self.rollout;
-        let (advantages, returns) = gae(&GaeInputs {
-            lanes: 1,
-            rewards: &r.rewards,
-            values: &r.values,
-            next_values: &r.next_values,
-            discounts: &r.discounts,
-            terminated: &r.terminated,
-            ended: &r.ended,
-            lambda: self.cfg.gae_lambda as f32,
-        })?;
+        let (mut r, mut advantages, mut returns) = (AugmentedRollout::default(), Vec::new(), Vec::new());
+        for lane in self.lanes.take_rollouts() {
+            let (a, g) = gae(&GaeInputs {
+                lanes: 1,
+                rewards: &lane.rewards,
+                values: &lane.values,
+                next_values: &lane.next_values,
+                discounts: &lane.discounts,
+                terminated: &lane.terminated,
+                ended: &lane.ended,
+                lambda: self.cfg.gae_lambda as f32,
+            })?;
+            advantages.extend(a);
+            returns.extend(g);
+            r.extend(lane);
+        }
         let n = r.len();
         let size = n / self.cfg.minibatches;
         let mut order: Vec<usize> = (0..n).collect();
@@ -190,24 +211,23 @@ impl DiffPpoAgent {
             order.shuffle(rng);
             sums = [0.0; 5];
             for chunk in order.chunks_exact(size) {
-                let m = self.minibatch_step(chunk, &advantages, &returns, rng)?;
+                let m = self.minibatch_step(&r, chunk, &advantages, &returns, rng)?;
                 sums.iter_mut().zip(m).for_each(|(s, v)| *s += v);
             }
         }
-        self.rollout = AugmentedRollout::default();
         self.acting = None;
         Ok(sums.iter().map(|s| Some(s / self.cfg.minibatches as f64)).collect())
     }
 
     fn minibatch_step(
         &mut self,
+        r: &AugmentedRollout,
         rows: &[usize],
         advantages: &[f32],
         returns: &[f32],
         rng: &mut ChaCha8Rng,
     ) -> Result<[f64; 5], AlgoError> {
         let (o, d, b) = (self.obs_dim, self.act_dim, rows.len());
-        let r = &self.rollout;
         let gather = |src: &[f32], w: usize| -> Vec<f32> {
             rows.iter().flat_map(|&i| &src[i * w..(i + 1) * w]).copied().collect()
         };
@@ -262,41 +282,85 @@ impl Agent for DiffPpoAgent {
     /// Explore: sample the chain, keeping every augmented transition with its log-densities;
     /// Eval: the same chain without keeping anything (DIME's and DMERL's evaluation is stochastic).
     fn act(&mut self, obs: &[f32], mode: ActMode, rng: &mut ChaCha8Rng, action: &mut [f32]) -> Result<(), AlgoError> {
-        if mode == ActMode::Explore {
-            self.normalisers.observe(obs);
+        self.act_batch(obs, 1, mode, rng, action)
+    }
+
+    /// [`Agent::act`] for `lanes` observations: each lane's chain on the host fast path (prior
+    /// sample, then the K noises, lane by lane), then the log-densities and values of all
+    /// `lanes·K` augmented states in one batch each.
+    fn act_batch(
+        &mut self,
+        obs: &[f32],
+        lanes: usize,
+        mode: ActMode,
+        rng: &mut ChaCha8Rng,
+        actions: &mut [f32],
+    ) -> Result<(), AlgoError> {
+        let (o, d, k_steps) = (self.obs_dim, self.act_dim, self.cfg.sampler.diffusion_steps);
+        if obs.len() != lanes * o || actions.len() != lanes * d {
+            return Err(AlgoError::Config(format!(
+                "DiffPPO act: {} observation / {} action values for {lanes} lanes of {o} / {d}",
+                obs.len(),
+                actions.len()
+            )));
         }
-        let normalised = self.normalisers.observation(obs);
-        let (k_steps, d) = (self.cfg.sampler.diffusion_steps, self.act_dim);
-        // The chain on the host fast path, then every step's log-densities in one batch.
-        let x0 = self.prior_sample(rng);
-        let eps = init::standard_normal(rng, k_steps * d);
-        let states = self.acting_policy()?.chain_one_with_noise(&normalised, &x0, &eps)?;
-        let clip = self.cfg.action_clip;
-        for (out, x) in action.iter_mut().zip(&states[k_steps * d..]) {
-            *out = x.tanh().clamp(-clip, clip);
+        let (mut normalised, mut chains) = (Vec::with_capacity(obs.len()), Vec::with_capacity(lanes));
+        for (row, action) in obs.chunks_exact(o).zip(actions.chunks_exact_mut(d)) {
+            if mode == ActMode::Explore {
+                self.normalisers.observe(row);
+            }
+            let lane_obs = self.normalisers.observation(row);
+            let x0 = self.prior_sample(rng);
+            let eps = init::standard_normal(rng, k_steps * d);
+            let states = self.acting_policy()?.chain_one_with_noise(&lane_obs, &x0, &eps)?;
+            let clip = self.cfg.action_clip;
+            for (out, x) in action.iter_mut().zip(&states[k_steps * d..]) {
+                *out = x.tanh().clamp(-clip, clip);
+            }
+            normalised.extend(lane_obs);
+            chains.push(states);
         }
-        if mode == ActMode::Explore {
-            let steps: Vec<usize> = (0..k_steps).collect();
-            let (x, x_next) = (&states[..k_steps * d], &states[d..]);
-            let obs_rows = Self::tensor(&normalised.repeat(k_steps), k_steps)?;
-            let lp = self.policy.step_log_probs(
-                &obs_rows,
-                &Self::tensor(x, k_steps)?,
-                &steps,
-                &Self::tensor(x_next, k_steps)?,
-            )?;
-            let (log_pi, log_ratio) = (host(&lp.generative.detach())?, host(&lp.log_ratio()?.detach())?);
-            // V(s, x_k, k) of the K augmented states, in one batch.
-            let values = host(&self.value.forward(&normalised.repeat(k_steps), x, &steps, None)?.detach())?;
-            self.pending =
-                Some(PendingChain { raw_obs: obs.to_vec(), obs: normalised, states, log_pi, log_ratio, values });
+        if mode == ActMode::Eval {
+            return Ok(());
         }
+        // Every lane's K augmented transitions: (s, x_k, k) → x_{k+1}, lane-major.
+        let rows = lanes * k_steps;
+        let steps: Vec<usize> = (0..rows).map(|i| i % k_steps).collect();
+        let obs_rows: Vec<f32> = normalised.chunks_exact(o).flat_map(|row| row.repeat(k_steps)).collect();
+        let x: Vec<f32> = chains.iter().flat_map(|c| &c[..k_steps * d]).copied().collect();
+        let x_next: Vec<f32> = chains.iter().flat_map(|c| &c[d..]).copied().collect();
+        let lp = self.policy.step_log_probs(
+            &Self::tensor(&obs_rows, rows)?,
+            &Self::tensor(&x, rows)?,
+            &steps,
+            &Self::tensor(&x_next, rows)?,
+        )?;
+        let (log_pi, log_ratio) = (host(&lp.generative.detach())?, host(&lp.log_ratio()?.detach())?);
+        let values = host(&self.value.forward(&obs_rows, &x, &steps, None)?.detach())?;
+        let per_lane = |v: &[f32], i: usize| v[i * k_steps..(i + 1) * k_steps].to_vec();
+        let decisions = chains
+            .into_iter()
+            .enumerate()
+            .map(|(i, states)| PendingChain {
+                raw_obs: obs[i * o..(i + 1) * o].to_vec(),
+                obs: normalised[i * o..(i + 1) * o].to_vec(),
+                states,
+                log_pi: per_lane(&log_pi, i),
+                log_ratio: per_lane(&log_ratio, i),
+                values: per_lane(&values, i),
+            })
+            .collect();
+        self.lanes.begin(decisions);
         Ok(())
+    }
+
+    fn supports_parallel_envs(&self) -> bool {
+        true
     }
 
     fn update(&mut self, replay: &ReplayBuffer, rng: &mut ChaCha8Rng) -> Result<Vec<Option<f64>>, AlgoError> {
         let none = vec![None; DIFFPPO_METRICS.len()];
-        let (Some(t), Some(p)) = (replay.latest(), self.pending.take()) else {
+        let (Some(t), Some((lane, p))) = (replay.latest(), self.lanes.next_pending()) else {
             return Ok(none);
         };
         if t.obs != &p.raw_obs[..] {
@@ -316,7 +380,7 @@ impl Agent for DiffPpoAgent {
         let following: Vec<f32> =
             (1..=k_steps).map(|j| if j < k_steps { p.log_ratio[j] } else { next_ratio }).collect();
         let soft = self.augmented.soft_steps(reward, alpha, &following, t.terminated, t.truncated);
-        let r = &mut self.rollout;
+        let r = self.lanes.rollout_mut(lane);
         for (k, step) in soft.iter().enumerate() {
             r.obs.extend_from_slice(&p.obs);
             r.x.extend_from_slice(&p.states[k * d..(k + 1) * d]);
@@ -330,7 +394,7 @@ impl Agent for DiffPpoAgent {
             r.terminated.push(step.terminated);
             r.ended.push(step.ended);
         }
-        if self.rollout.len() < self.cfg.rollout_steps * k_steps {
+        if self.lanes.rows(AugmentedRollout::len) < self.cfg.rollout_steps * k_steps {
             return Ok(none);
         }
         self.learn(rng)

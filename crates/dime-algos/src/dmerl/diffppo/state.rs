@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::agent::{AugmentedRollout, DiffPpoAgent, PendingChain};
 use crate::checkpoint::CheckpointFiles;
 use crate::error::AlgoError;
+use crate::onpolicy::Lanes;
 use crate::ppo::Normalisers;
 use crate::tensor_file::{
     load_moments, load_store, pack_agent_files, put_moments, put_store, unpack_agent_files, Arrays,
@@ -21,8 +22,7 @@ struct State {
     policy_adam_steps: u64,
     value_adam_steps: u64,
     normalisers: Normalisers,
-    pending: Option<PendingChain>,
-    rollout: AugmentedRollout,
+    lanes: Lanes<PendingChain, AugmentedRollout>,
 }
 
 impl DiffPpoAgent {
@@ -39,8 +39,7 @@ impl DiffPpoAgent {
             policy_adam_steps: self.policy_adam.steps(),
             value_adam_steps: self.value_adam.steps(),
             normalisers: self.normalisers.clone(),
-            pending: self.pending.clone(),
-            rollout: self.rollout.clone(),
+            lanes: self.lanes.clone(),
         };
         pack_agent_files(ARRAYS_FILE, &arrays, STATE_FILE, &state)
     }
@@ -61,8 +60,7 @@ impl DiffPpoAgent {
             });
         }
         self.normalisers = state.normalisers;
-        self.pending = state.pending;
-        self.rollout = state.rollout;
+        self.lanes = state.lanes;
         Ok(())
     }
 }
