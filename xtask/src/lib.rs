@@ -10,6 +10,7 @@
 //! - [`tidy`]: the architecture checks.
 
 pub mod bench;
+pub mod compare_env;
 pub mod paper;
 pub mod plan;
 pub mod plot;

@@ -6,13 +6,14 @@
 //! - `report DIR`: `summary.md` and one plot per task from the runs under DIR.
 //! - `bench`: the criterion benchmarks of `dime-bench`, recorded under `docs/results/`.
 //! - `learn-check`: the short learning checks that are too slow for `cargo test`.
+//! - `compare-env ID|all`: lock-step comparison of embedded tasks with their Python originals.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use xtask::{bench, plan, report, reproduce, suite, tidy};
+use xtask::{bench, compare_env, plan, report, reproduce, suite, tidy};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Project automation for dime")]
@@ -64,6 +65,21 @@ enum Task {
     },
     /// The short learning checks (release mode).
     LearnCheck,
+    /// Step embedded tasks in lock-step with their Python originals (needs the Python packages
+    /// of docs/python-bridge.md): per-step errors, divergence steps, random-action statistics.
+    CompareEnv {
+        /// Task ids (e.g. gym/Hopper-v5, dmc/cartpole-swingup) or `all`.
+        ids: Vec<String>,
+        /// Seeds per task.
+        #[arg(long, default_value_t = 3)]
+        seeds: u64,
+        /// Random-action steps per seed.
+        #[arg(long, default_value_t = 100)]
+        steps: u64,
+        /// Random-action episodes per side for the statistics (0: none).
+        #[arg(long, default_value_t = 0)]
+        episodes: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -114,6 +130,14 @@ fn run() -> Result<ExitCode> {
             bench::run(&root, &args)?;
         }
         Task::LearnCheck => learn_check(&root)?,
+        Task::CompareEnv { ids, seeds, steps, episodes } => {
+            let opts =
+                ["--seeds", &seeds.to_string(), "--steps", &steps.to_string(), "--episodes", &episodes.to_string()]
+                    .map(String::from);
+            if !compare_env::run(&root, &ids, &opts)?.success() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

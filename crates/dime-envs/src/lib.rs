@@ -29,6 +29,8 @@
 mod check;
 mod env;
 mod error;
+#[cfg(feature = "python")]
+pub mod python;
 mod registry;
 mod rng;
 pub mod sim;
@@ -39,7 +41,7 @@ mod wrappers;
 
 pub use check::{check_env, check_env_with, CheckConfig, Failure, Property, Report};
 pub use env::{Env, EnvSnapshot, Task, TaskEnv, TaskStep};
-pub use error::EnvError;
+pub use error::{EnvError, PythonErrorKind};
 pub use registry::{close_matches, ids, make, make_unit, spec, EnvConfig};
 pub use rng::{env_rng, lane_seed, splitmix64, EnvRng};
 pub use spec::{EnvSpec, ObsField, StepOut};

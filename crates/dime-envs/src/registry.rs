@@ -130,9 +130,23 @@ pub fn close_matches(id: &str) -> Vec<String> {
     }
 }
 
-/// Build the task `id` with actions in its native units.
+/// Build the task `id` with actions in its native units. `py/<name>` ids go through the
+/// Python bridge (feature `python`; without it they are [`EnvError::PythonBridgeDisabled`]).
 pub fn make(id: &str, cfg: &EnvConfig) -> Result<Box<dyn Env>, EnvError> {
+    if let Some(name) = id.strip_prefix("py/") {
+        return make_python(name, id, cfg);
+    }
     (find(id)?.build)(cfg)
+}
+
+#[cfg(feature = "python")]
+fn make_python(name: &str, id: &str, cfg: &EnvConfig) -> Result<Box<dyn Env>, EnvError> {
+    crate::python::make(name, id, cfg)
+}
+
+#[cfg(not(feature = "python"))]
+fn make_python(_name: &str, id: &str, _cfg: &EnvConfig) -> Result<Box<dyn Env>, EnvError> {
+    Err(EnvError::PythonBridgeDisabled { id: id.to_string() })
 }
 
 /// Build the task `id` with actions in `[-1, 1]^d` (what a learner uses).
