@@ -208,7 +208,10 @@ class Bridge:
         return self.flatten(obs)
 
     def step(self, action):
-        a = self.np.asarray(action, dtype=self.act_dtype)
+        # MuJoCo envs get float64 whatever the space's dtype: ctrl is float64 and takes the action
+        # raw (envs.md 1.2), a float32 cast would move it by ~1e-8 relative. Other envs get the
+        # space's dtype, as Gymnasium's samplers give it (classic control computes in it).
+        a = self.np.asarray(action, dtype=self.np.float64 if self.physics is not None else self.act_dtype)
         obs, reward, terminated, truncated, _info = self.env.step(a)
         return self.flatten(obs), float(reward), bool(terminated), bool(truncated)
 
@@ -287,6 +290,7 @@ class Bridge:
         else:
             d.qpos[:] = qpos
             d.qvel[:] = qvel
+            d.qacc_warmstart[:] = 0  # cold solver, as dm_control's reset_context and the golden replays
             mujoco.mj_forward(m, d)
 
     def _set_task_parameters(self, phys, extras):
