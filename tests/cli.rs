@@ -91,6 +91,9 @@ fn bad_train_requests_fail_before_any_work() {
         (vec!["train", "--preset", "huge", "--out", out], "unknown preset"),
         (vec!["train", "--env", "gym/Pendulum-v0", "--out", out], "gym/Pendulum-v1"),
         (vec!["train", "--steps", "0", "--out", out], "total_steps"),
+        (vec!["train", "--num-envs", "0", "--out", out], "num_envs must be positive"),
+        (vec!["train", "--num-envs", "7", "--out", out], "not a multiple of num_envs = 7"),
+        (vec!["train", "--algo", "diffsac", "--num-envs", "2", "--out", out], "one environment at a time"),
     ] {
         let (ok, stdout, stderr) = dime(&args);
         assert!(!ok && stderr.contains(needle), "{args:?}: {stdout}{stderr}");
@@ -100,6 +103,25 @@ fn bad_train_requests_fail_before_any_work() {
     std::fs::write(&bad, "task = \"gym/Pendulum-v1\"\nsurprise = 1\n").unwrap();
     let (ok, _, stderr) = dime(&["train", "--config", bad.to_str().unwrap(), "--out", out]);
     assert!(!ok && stderr.contains("bad.toml"), "{stderr}");
+}
+
+#[test]
+fn on_policy_training_steps_several_environments_and_evaluates() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("lanes");
+    let run_s = run.to_str().unwrap();
+    let args =
+        ["train", "--algo", "diffppo", "--preset", "smoke", "--num-envs", "4", "--steps", "1000", "--out", run_s];
+    let (ok, stdout, stderr) = dime(&args);
+    assert!(ok, "{stdout}{stderr}");
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(config.contains("num_envs = 4"), "{config}");
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    // The smoke preset evaluates every 500 steps: rows at 500 and 1000.
+    let steps: Vec<&str> = metrics.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(steps, ["500", "1000"], "{metrics}");
+    let (ok, stdout, stderr) = dime(&["eval", run_s, "--episodes", "2"]);
+    assert!(ok, "{stdout}{stderr}");
 }
 
 /// SIGTERM (a cluster's preemption, `kill`) stops a run the way Ctrl-C does: with a checkpoint

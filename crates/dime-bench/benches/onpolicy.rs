@@ -4,9 +4,10 @@
 //! (storing transitions and the rollout updates). The target is stepping under 10% of
 //! the total.
 //!
-//! Both agents run on one environment, as `dime train` runs them: the multi-lane on-policy loop
-//! (many environments stepped together on the second core) is not built yet, so the figure is the
-//! single-environment one. Each case runs two full rollouts (2 × 2048 environment steps).
+//! Cases: one environment (`dime train`'s default), and 16 environments stepped together
+//! (`--num-envs 16`): the agents then sample the actions of all lanes in one batch. Stepping runs
+//! on the loop's thread (the embedded task takes ~0.1 µs a step, so a second core would not pay
+//! for itself). Each case runs two full rollouts (2 × 2048 environment steps).
 //!
 //! `cargo bench -p dime-bench --bench onpolicy`
 
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 use dime_algos::dmerl::diffppo::{DiffPpoAgent, DiffPpoConfig};
 use dime_algos::ppo::{PpoAgent, PpoConfig};
 use dime_algos::{ActMode, Agent, ReplayBuffer, Transition};
-use dime_envs::{make_unit, EnvConfig};
+use dime_envs::{make_unit, EnvConfig, VecEnv, VecStep};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -33,40 +34,44 @@ struct Split {
     learn: Duration,
 }
 
-/// Run `agent` for `steps` environment steps the way the training loop does (act, step, store,
-/// update) and time each part.
-fn run(agent: &mut dyn Agent, steps: usize) -> Split {
-    let mut env = make_unit(TASK, &EnvConfig::default()).expect("task");
+/// Run `agent` for `steps` environment steps on `lanes` environments the way the training loop
+/// does (one batch of actions, one vector step, then store and update lane by lane) and time
+/// each part.
+fn run(agent: &mut dyn Agent, lanes: usize, steps: usize) -> Split {
+    let envs = (0..lanes).map(|_| make_unit(TASK, &EnvConfig::default()).expect("task")).collect();
+    let mut env = VecEnv::from_envs(envs, 0).expect("lanes");
     let (o, a) = (env.spec().obs_dim, env.spec().act_dim);
     let mut replay = ReplayBuffer::new(o, a, 1).expect("buffer");
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let (mut obs, mut next) = (vec![0.0f64; o], vec![0.0f64; o]);
-    let mut action = vec![0.0f32; a];
+    let mut obs = vec![0.0f32; lanes * o];
+    let mut actions = vec![0.0f32; lanes * a];
+    let mut out = VecStep::new(lanes, o);
     let mut split = Split::default();
-    env.reset(Some(0), &mut obs).expect("reset");
-    for _ in 0..steps {
+    env.reset(&mut obs).expect("reset");
+    for _ in 0..steps / lanes {
         let t0 = Instant::now();
-        let obs32: Vec<f32> = obs.iter().map(|&v| v as f32).collect();
-        agent.act(&obs32, ActMode::Explore, &mut rng, &mut action).expect("act");
+        agent.act_batch(&obs, lanes, ActMode::Explore, &mut rng, &mut actions).expect("act");
         let t1 = Instant::now();
-        let native: Vec<f64> = action.iter().map(|&v| f64::from(v)).collect();
-        let out = env.step(&native, &mut next).expect("step");
+        env.step(&actions, &mut out).expect("step");
         let t2 = Instant::now();
-        let next32: Vec<f32> = next.iter().map(|&v| v as f32).collect();
-        let reward = out.reward as f32;
-        let (terminated, truncated) = (out.terminated, out.truncated);
-        let t = Transition { obs: &obs32, action: &action, reward, next_obs: &next32, terminated, truncated };
-        replay.push(t).expect("push");
-        agent.update(&replay, &mut rng).expect("update");
-        let t3 = Instant::now();
-        if terminated || truncated {
-            env.reset(None, &mut obs).expect("reset");
-        } else {
-            std::mem::swap(&mut obs, &mut next);
+        for lane in 0..lanes {
+            let next_obs = if out.has_final[lane] { &out.final_obs } else { &out.obs };
+            replay
+                .push(Transition {
+                    obs: &obs[lane * o..(lane + 1) * o],
+                    action: &actions[lane * a..(lane + 1) * a],
+                    reward: out.reward[lane],
+                    next_obs: &next_obs[lane * o..(lane + 1) * o],
+                    terminated: out.terminated[lane],
+                    truncated: out.truncated[lane],
+                })
+                .expect("push");
+            agent.update(&replay, &mut rng).expect("update");
         }
-        let t4 = Instant::now();
+        let t3 = Instant::now();
+        obs.copy_from_slice(&out.obs);
         split.act += t1 - t0;
-        split.step += (t2 - t1) + (t4 - t3);
+        split.step += t2 - t1;
         split.learn += t3 - t2;
     }
     split
@@ -76,7 +81,7 @@ fn report(name: &str, split: &Split, steps: usize) {
     let total = (split.step + split.act + split.learn).as_secs_f64();
     let share = |d: Duration| 100.0 * d.as_secs_f64() / total;
     println!(
-        "{name:<28} {:>8.0} env steps/s; stepping {:.3}%, acting {:.1}%, learning {:.1}% of {:.2} s",
+        "{name:<36} {:>8.0} env steps/s; stepping {:.3}%, acting {:.1}%, learning {:.1}% of {:.2} s",
         steps as f64 / total,
         share(split.step),
         share(split.act),
@@ -88,10 +93,12 @@ fn report(name: &str, split: &Split, steps: usize) {
 fn main() {
     let steps = 2 * 2048;
     let spec = dime_envs::spec(TASK, &EnvConfig::default()).expect("task");
-    let mut init = ChaCha8Rng::seed_from_u64(1);
-    let mut ppo = PpoAgent::new(PpoConfig::cpu(), spec.obs_dim, spec.act_dim, &mut init).expect("PPO agent");
-    report("ppo cpu, Pendulum", &run(&mut ppo, steps), steps);
-    let mut diffppo =
-        DiffPpoAgent::new(DiffPpoConfig::cpu(), spec.obs_dim, spec.act_dim, &mut init).expect("DiffPPO agent");
-    report("diffppo cpu, Pendulum", &run(&mut diffppo, steps), steps);
+    for lanes in [1, 16] {
+        let mut init = ChaCha8Rng::seed_from_u64(1);
+        let mut ppo = PpoAgent::new(PpoConfig::cpu(), spec.obs_dim, spec.act_dim, &mut init).expect("PPO agent");
+        report(&format!("ppo cpu, Pendulum, {lanes} env(s)"), &run(&mut ppo, lanes, steps), steps);
+        let mut diffppo =
+            DiffPpoAgent::new(DiffPpoConfig::cpu(), spec.obs_dim, spec.act_dim, &mut init).expect("DiffPPO agent");
+        report(&format!("diffppo cpu, Pendulum, {lanes} env(s)"), &run(&mut diffppo, lanes, steps), steps);
+    }
 }
