@@ -95,3 +95,57 @@ fn a_bridged_run_resumes_from_a_mid_episode_checkpoint_exactly() {
     };
     assert_eq!(strip(&a.path().join("run/metrics.csv")), strip(&b_run.join("metrics.csv")));
 }
+
+/// An exception inside the Python environment stops `dime train` with an error that carries
+/// the Python message and traceback (not a crash without a message).
+#[test]
+fn a_python_exception_stops_training_with_its_message_and_traceback() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dime_faulty_env.py"),
+        r#"
+import gymnasium as gym, numpy as np
+from gymnasium import spaces
+
+class Faulty(gym.Env):
+    observation_space = spaces.Box(-1.0, 1.0, (3,), np.float64)
+    action_space = spaces.Box(-1.0, 1.0, (1,), np.float32)
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(3), {}
+    def step(self, action):
+        self.t += 1
+        if self.t == 50:
+            raise ValueError("dime test: joint 3 left the model")
+        return np.zeros(3), 0.0, False, self.t >= 100, {}
+
+gym.register("DimeFaulty-v0", entry_point=Faulty, max_episode_steps=100)
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("run");
+    let output = Command::new(env!("CARGO_BIN_EXE_dime"))
+        .args([
+            "train",
+            "--algo",
+            "sac",
+            "--preset",
+            "smoke",
+            "--steps",
+            "300",
+            "--env",
+            "py/dime_faulty_env:DimeFaulty-v0",
+            "--out",
+        ])
+        .arg(&out)
+        .env("VIRTUAL_ENV", venv())
+        .env("PYTHONPATH", dir.path())
+        .output()
+        .expect("dime binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the run must fail: {stderr}");
+    assert_eq!(output.status.code(), Some(1), "an error exit, not a crash: {:?}\n{stderr}", output.status);
+    assert!(stderr.contains("ValueError: dime test: joint 3 left the model"), "{stderr}");
+    assert!(stderr.contains("Python traceback") && stderr.contains("in step"), "{stderr}");
+}
