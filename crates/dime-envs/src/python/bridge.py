@@ -57,15 +57,22 @@ def _import(name, pip_name):
         raise MissingPackage(f"Python package `{pip_name}` is not importable ({e}); {_hint()}") from e
 
 
-def versions():
-    """`name version` of the packages that shape the physics, for EnvSpec.physics."""
+def versions(name):
+    """`package version` of what shapes the physics of `py/<name>`, for EnvSpec.physics (read
+    from the installed distributions, importing nothing)."""
+    from importlib import metadata
+
+    dists = ["gymnasium", "mujoco"]
+    if name.startswith("dm_control/"):
+        dists += ["dm-control", "shimmy"]
+    elif name.startswith("myo"):
+        dists += ["myosuite"]
     out = []
-    for mod in ("gymnasium", "mujoco", "dm_control", "myosuite"):
+    for dist in dists:
         try:
-            m = importlib.import_module(mod)
-        except ImportError:
+            out.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
             continue
-        out.append(f"{mod} {getattr(m, '__version__', '?')}")
     return ", ".join(out)
 
 

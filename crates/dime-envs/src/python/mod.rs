@@ -104,14 +104,14 @@ struct PySpec {
     versions: String,
 }
 
-fn read_spec(bridge: &Bound<'_, PyAny>, module: &Bound<'_, PyModule>) -> PyResult<PySpec> {
+fn read_spec(bridge: &Bound<'_, PyAny>, module: &Bound<'_, PyModule>, name: &str) -> PyResult<PySpec> {
     Ok(PySpec {
         layout: bridge.call_method0("layout")?.extract()?,
         act_low: bridge.getattr("act_low")?.extract()?,
         act_high: bridge.getattr("act_high")?.extract()?,
         max_episode_steps: bridge.getattr("max_episode_steps")?.extract()?,
         dt: bridge.getattr("dt")?.extract()?,
-        versions: module.call_method0("versions")?.extract()?,
+        versions: module.call_method1("versions", (name,))?.extract()?,
     })
 }
 
@@ -139,7 +139,7 @@ impl PyEnv {
             let run = || -> PyResult<(Py<PyAny>, PySpec)> {
                 let module = bridge_module(py)?;
                 let bridge = module.getattr("Bridge")?.call1((name,))?;
-                let spec = read_spec(&bridge, module)?;
+                let spec = read_spec(&bridge, module, name)?;
                 Ok((bridge.unbind(), spec))
             };
             run().map_err(|e| py_error(py, id, e))
