@@ -157,12 +157,18 @@ fn protocol_b(c: &mut Criterion) {
 /// Print protocol B's env steps/s per task next to MuJoCo's; more repetitions under `--bench`.
 /// Three figures: the median and the best run by wall time, and steps per second of CPU time
 /// over all runs (on a shared machine the last two are the closest to an unloaded core).
+/// `PROTOCOL_B_RUNS` overrides the number of runs per task and `PROTOCOL_B_TASKS` (comma-separated
+/// substrings of task ids) limits the table to matching tasks, for quick comparisons.
 fn protocol_b_table() {
-    let repetitions = if std::env::args().any(|a| a == "--bench") { 101 } else { 1 };
+    let default_runs = if std::env::args().any(|a| a == "--bench") { 101 } else { 1 };
+    let repetitions =
+        std::env::var("PROTOCOL_B_RUNS").ok().and_then(|r| r.parse().ok()).filter(|&r| r > 0).unwrap_or(default_runs);
+    let wanted = std::env::var("PROTOCOL_B_TASKS").unwrap_or_default();
+    let selected = |id: &str| wanted.is_empty() || wanted.split(',').any(|w| id.contains(w));
     println!("\nprotocol B (envs.md §3.11): {repetitions} runs of {TIMED_STEPS} env steps each, one thread");
     println!("| task | dime env steps/s: wall median / wall best / per CPU second | MuJoCo 3.17 | ratio (median / best / CPU) |");
     println!("| --- | --- | --- | --- |");
-    for id in ids().into_iter().filter(|id| on_simulator(id)) {
+    for id in ids().into_iter().filter(|id| on_simulator(id) && selected(id)) {
         let mut env = make(id, &EnvConfig::default()).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let runs: Vec<RunTime> = (0..repetitions).map(|_| protocol_b_run(env.as_mut(), &mut rng)).collect();

@@ -13,12 +13,12 @@
 //! `K = 1/(dmax²·timeconst²·dampratio²)`, `B = 2/(dmax·timeconst)`;
 //! `aref = −B·(J·q̇) − K·imp·(pos − margin)`; `R = max(1e-15, (1 − imp)/imp · diagApprox)`.
 //!
-//! The rows depend on the state only, so they are built with the velocity stage; the solve
-//! (`b = J·a₀ − aref`, [`super::solver`]) runs with the acceleration stage, then
-//! `q̈ = a₀ + M⁻¹Jᵀλ` and `qfrc_constraint = Jᵀλ`.
+//! The rows depend on the state only, so they are built with the velocity stage, together with
+//! `A = J·M⁻¹·Jᵀ = Yᵀ·D⁻¹·Y` from `Y = L⁻ᵀ·Jᵀ` (`M = Lᵀ·D·L` along the dof tree: a row stays on the
+//! chains of dofs its bodies hang from). The solve (`b = J·a₀ − aref`, [`super::solver`]) runs
+//! with the acceleration stage, then `qfrc_constraint = Jᵀλ` and `q̈ = a₀ + M⁻¹·qfrc_constraint`.
 
 use super::data::Data;
-use super::linalg::cholesky_solve;
 use super::model::Model;
 use super::solver::DualProblem;
 use super::spatial::{cross3, sub3, Vec3, MIN_VAL};
@@ -48,8 +48,10 @@ pub(crate) struct Efc {
     pub margin: Vec<f64>,
     pub aref: Vec<f64>,
     pub r: Vec<f64>,
-    /// Row r: `M⁻¹·J_rᵀ`.
-    minv_jt: Vec<f64>,
+    /// Row r: `L⁻ᵀ·J_rᵀ`.
+    lt_jac: Vec<f64>,
+    /// Joint-space scratch vector (nv).
+    joint_scratch: Vec<f64>,
     pub problem: DualProblem,
 }
 
@@ -65,7 +67,8 @@ impl Efc {
             margin: per_row(),
             aref: per_row(),
             r: per_row(),
-            minv_jt: vec![0.0; max_rows * nv],
+            lt_jac: vec![0.0; max_rows * nv],
+            joint_scratch: vec![0.0; nv],
             problem: DualProblem::new(max_rows),
         }
     }
@@ -106,13 +109,24 @@ pub fn impedance(solimp: &[f64; 5], pos: f64, margin: f64) -> f64 {
     let y = if power == 1.0 {
         x
     } else if x <= mid {
-        let a = 1.0 / mid.powf(power - 1.0);
-        a * x.powf(power)
+        let a = 1.0 / power_of(mid, power - 1.0);
+        a * power_of(x, power)
     } else {
-        let b = 1.0 / (1.0 - mid).powf(power - 1.0);
-        1.0 - b * (1.0 - x).powf(power)
+        let b = 1.0 / power_of(1.0 - mid, power - 1.0);
+        1.0 - b * power_of(1.0 - x, power)
     };
     d0 + y * (dmax - d0)
+}
+
+/// `x^p`, multiplying out the common integer powers 1 and 2 (MuJoCo's default `solimp` power is 2).
+fn power_of(x: f64, p: f64) -> f64 {
+    if p == 1.0 {
+        x
+    } else if p == 2.0 {
+        x * x
+    } else {
+        x.powf(p)
+    }
 }
 
 /// `(K, B, imp)` of a row (MuJoCo's `getsolparam` + `getimpedance` with `refsafe`).
@@ -146,20 +160,23 @@ impl Data {
             };
             let (k, b, imp) = spring_damper(&solref, &solimp, self.efc.pos[r], self.efc.margin[r], h);
             self.efc.aref[r] = -b * velocity - k * imp * (self.efc.pos[r] - self.efc.margin[r]);
-            let column = &mut self.efc.minv_jt[r * nv..(r + 1) * nv];
-            column.copy_from_slice(&self.efc.jac[r * nv..(r + 1) * nv]);
-            cholesky_solve(&self.mass_factor, nv, column);
+            let y = &mut self.efc.lt_jac[r * nv..(r + 1) * nv];
+            y.copy_from_slice(&self.efc.jac[r * nv..(r + 1) * nv]);
+            self.mass_factor.solve_lt(&model.dof_tree, y);
         }
         let n = self.efc.n;
         let efc = &mut self.efc;
         for r in 0..n {
-            for c in 0..n {
-                let a: f64 = efc.jac[r * nv..(r + 1) * nv]
-                    .iter()
-                    .zip(&efc.minv_jt[c * nv..(c + 1) * nv])
-                    .map(|(j, m)| j * m)
-                    .sum();
+            // A_rc = (L⁻ᵀJ_rᵀ)ᵀ·D⁻¹·(L⁻ᵀJ_cᵀ), for c ≥ r (A is symmetric).
+            let scaled = &mut efc.joint_scratch;
+            for ((s, y), d) in scaled.iter_mut().zip(&efc.lt_jac[r * nv..(r + 1) * nv]).zip(self.mass_factor.diag_inv())
+            {
+                *s = y * d;
+            }
+            for c in r..n {
+                let a: f64 = scaled.iter().zip(&efc.lt_jac[c * nv..(c + 1) * nv]).map(|(s, y)| s * y).sum();
                 efc.problem.ar[r * n + c] = a;
+                efc.problem.ar[c * n + r] = a;
             }
             efc.problem.ar[r * n + r] += efc.r[r];
         }
@@ -261,10 +278,14 @@ impl Data {
             if lambda == 0.0 {
                 continue;
             }
-            for d in 0..nv {
-                self.qacc[d] += lambda * efc.minv_jt[r * nv + d];
-                self.qfrc_constraint[d] += lambda * efc.jac[r * nv + d];
+            for (f, j) in self.qfrc_constraint.iter_mut().zip(&efc.jac[r * nv..(r + 1) * nv]) {
+                *f += lambda * j;
             }
+        }
+        efc.joint_scratch.copy_from_slice(&self.qfrc_constraint);
+        self.mass_factor.solve(&model.dof_tree, &mut efc.joint_scratch);
+        for (a, da) in self.qacc.iter_mut().zip(&efc.joint_scratch) {
+            *a += da;
         }
     }
 }

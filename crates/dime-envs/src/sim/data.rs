@@ -12,12 +12,12 @@
 use super::constraint::Efc;
 use super::contact::Contact;
 use super::error::SimError;
-use super::linalg::{cholesky_factor, cholesky_solve};
 use super::model::Model;
 use super::solver::SolverMode;
 use super::spatial::{
     add3, dot3, mat_vec, quat_mul, quat_to_mat, Mat3, Quat, Spatial, SpatialInertia, Vec3, MAT3_IDENTITY, QUAT_IDENTITY,
 };
+use super::tree_factor::TreeFactor;
 
 /// Simulation state and workspace for one [`Model`].
 #[derive(Debug, Clone)]
@@ -43,8 +43,10 @@ pub struct Data {
     pub(crate) cdof: Vec<Spatial>,
     /// Joint-space inertia `M` (nv × nv, row-major, both triangles), armature included.
     pub(crate) mass_matrix: Vec<f64>,
-    /// Cholesky factor of `M`.
-    pub(crate) mass_factor: Vec<f64>,
+    /// The same `M`, only its possibly nonzero entries, in the compact order of `model.dof_tree`.
+    pub(crate) mass_compact: Vec<f64>,
+    /// `M = Lᵀ·D·L` along the dof tree.
+    pub(crate) mass_factor: TreeFactor,
     // Velocity stage.
     pub(crate) cvel: Vec<Spatial>,
     pub(crate) cdof_dot: Vec<Spatial>,
@@ -99,7 +101,7 @@ impl Data {
     /// Workspace for `model`, at `qpos0` with zero velocity and control (derived quantities not yet computed).
     pub fn new(model: &Model) -> Data {
         let (nbody, njnt) = (model.spec.bodies.len(), model.spec.joints.len());
-        let (nq, nv, nu) = (model.nq, model.nv, model.nu());
+        let (nv, nu) = (model.nv, model.nu());
         Data {
             time: 0.0,
             qpos: model.spec.qpos0.clone(),
@@ -118,7 +120,8 @@ impl Data {
             xaxis: vec![[0.0; 3]; njnt],
             cdof: vec![[0.0; 6]; nv],
             mass_matrix: vec![0.0; nv * nv],
-            mass_factor: vec![0.0; nv * nv],
+            mass_compact: vec![0.0; model.dof_tree.stored()],
+            mass_factor: TreeFactor::new(&model.dof_tree),
             cvel: vec![[0.0; 6]; nbody],
             cdof_dot: vec![[0.0; 6]; nv],
             cacc: vec![[0.0; 6]; nbody],
@@ -141,7 +144,7 @@ impl Data {
             solver_mode: SolverMode::PgsPolish,
             contact_jac: vec![0.0; 3 * nv],
             contact_rows: vec![0.0; 3 * nv],
-            scratch: super::integrate::IntegratorScratch::new(nq, nv),
+            scratch: super::integrate::IntegratorScratch::new(model),
         }
     }
 
@@ -196,7 +199,7 @@ impl Data {
     pub(crate) fn position_velocity(&mut self, model: &Model) -> Result<(), SimError> {
         self.stage = Stage::None;
         self.position_stage(model);
-        if !cholesky_factor_into(&self.mass_matrix, &mut self.mass_factor, model.nv) {
+        if !self.mass_factor.factor(&model.dof_tree, &self.mass_compact, None) {
             return Err(SimError::Diverged { time: self.time, what: "mass matrix", index: 0, value: f64::NAN });
         }
         self.velocity_stage(model);
@@ -226,7 +229,7 @@ impl Data {
             self.qfrc_smooth[i] = (self.qfrc_passive[i] - self.qfrc_bias[i]) + self.qfrc_actuator[i];
         }
         self.qacc_smooth.copy_from_slice(&self.qfrc_smooth);
-        cholesky_solve(&self.mass_factor, model.nv, &mut self.qacc_smooth);
+        self.mass_factor.solve(&model.dof_tree, &mut self.qacc_smooth);
         self.solve_constraints(model);
         if model.collision.is_some() {
             self.contact_wrenches(model);
@@ -344,12 +347,6 @@ impl Data {
         }
         (potential, kinetic)
     }
-}
-
-/// Copy `a` into `factor` and factor it; `false` if not positive definite.
-pub(crate) fn cholesky_factor_into(a: &[f64], factor: &mut [f64], n: usize) -> bool {
-    factor.copy_from_slice(a);
-    cholesky_factor(factor, n)
 }
 
 fn check_input(what: &'static str, values: &[f64], expected: usize) -> Result<(), SimError> {

@@ -9,11 +9,11 @@
 //! - `q ⊕ h·v`: hinge/slide add; a free joint adds `h·v_lin` to its position; ball and free
 //!   quaternions rotate by the body-frame angular velocity (`quat_integrate`).
 
-use super::data::{cholesky_factor_into, Data, Stage, MAX_STATE_VALUE};
+use super::data::{Data, Stage, MAX_STATE_VALUE};
 use super::error::SimError;
-use super::linalg::cholesky_solve;
 use super::model::{Integrator, JointKind, Model};
 use super::spatial::quat_integrate;
+use super::tree_factor::TreeFactor;
 
 /// RK4 stage coefficients: row i gives the weights of stages 0..i for stage i + 1.
 const RK4_A: [[f64; 3]; 3] = [[0.5, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, 1.0]];
@@ -30,13 +30,13 @@ pub(crate) struct IntegratorScratch {
     stage_acc: Vec<f64>,
     delta_vel: Vec<f64>,
     delta_acc: Vec<f64>,
-    /// `M + h·D` and its factor.
-    damped_factor: Vec<f64>,
-    damped: Vec<f64>,
+    /// The factor of `M + h·D`.
+    damped_factor: TreeFactor,
 }
 
 impl IntegratorScratch {
-    pub fn new(nq: usize, nv: usize) -> Self {
+    pub fn new(model: &Model) -> Self {
+        let (nq, nv) = (model.nq, model.nv);
         IntegratorScratch {
             start_qpos: vec![0.0; nq],
             start_qvel: vec![0.0; nv],
@@ -44,8 +44,7 @@ impl IntegratorScratch {
             stage_acc: vec![0.0; 4 * nv],
             delta_vel: vec![0.0; nv],
             delta_acc: vec![0.0; nv],
-            damped_factor: vec![0.0; nv * nv],
-            damped: vec![0.0; nv * nv],
+            damped_factor: TreeFactor::new(&model.dof_tree),
         }
     }
 }
@@ -115,21 +114,17 @@ impl Data {
 
     /// Semi-implicit Euler with implicit damping (MuJoCo's `mj_EulerSkip`).
     fn euler(&mut self, model: &Model) {
-        let (nv, h) = (model.nv, model.spec.options.timestep);
+        let h = model.spec.options.timestep;
         let s = &mut self.scratch;
         let damped = model.dof_damping.iter().any(|&d| d > 0.0);
         let acc = &mut s.delta_acc;
         if damped {
-            s.damped.copy_from_slice(&self.mass_matrix);
-            for (i, damping) in model.dof_damping.iter().enumerate() {
-                s.damped[i * nv + i] += h * damping;
-            }
-            let ok = cholesky_factor_into(&s.damped, &mut s.damped_factor, nv);
+            let ok = s.damped_factor.factor(&model.dof_tree, &self.mass_compact, Some((h, &model.dof_damping)));
             for ((a, smooth), constraint) in acc.iter_mut().zip(&self.qfrc_smooth).zip(&self.qfrc_constraint) {
                 *a = smooth + constraint;
             }
             if ok {
-                cholesky_solve(&s.damped_factor, nv, acc);
+                s.damped_factor.solve(&model.dof_tree, acc);
             } else {
                 acc.fill(f64::NAN);
             }

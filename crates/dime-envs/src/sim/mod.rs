@@ -46,6 +46,7 @@ pub mod model_file;
 mod passive;
 mod solver;
 pub mod spatial;
+mod tree_factor;
 mod validate;
 
 pub use constraint::{impedance, RowKind};

@@ -11,6 +11,7 @@
 use super::contact::{build_collision, Collision, ContactSpec};
 use super::error::SimError;
 use super::spatial::{Quat, Vec3};
+use super::tree_factor::TreeLayout;
 pub(crate) use super::validate::Check;
 
 /// How a joint moves its body relative to the parent.
@@ -216,6 +217,8 @@ pub struct Model {
     pub(crate) jnt_dofadr: Vec<usize>,
     pub(crate) dof_body: Vec<usize>,
     pub(crate) dof_parent: Vec<Option<usize>>,
+    /// Which entries of a joint-space matrix can be nonzero (each dof with its ancestors).
+    pub(crate) dof_tree: TreeLayout,
     pub(crate) dof_damping: Vec<f64>,
     pub(crate) dof_armature: Vec<f64>,
     /// MuJoCo's `dof_invweight0`: diagonal of M⁻¹ at qpos0 (averaged over a ball's or free joint's rotations/translations).
@@ -319,6 +322,7 @@ impl Model {
             jnt_qposadr,
             jnt_dofadr,
             dof_body,
+            dof_tree: TreeLayout::new(&dof_parent),
             dof_parent,
             dof_damping,
             dof_armature,

@@ -2,14 +2,22 @@
 //! MuJoCo's constraint problem (its PGS solves exactly this; its Newton and CG solvers the
 //! equivalent primal). The optimum is unique because `R > 0`.
 //!
-//! Algorithm (design notes §3.5): projected Gauss–Seidel in row order,
-//! `λ_r ← max(0, λ_r − (b + (A + R)λ)_r / (A + R)_rr)`, until every row moves by at most
-//! `1e-12·(1 + max|b|)` (scaled by its diagonal) or after the sweep cap; then an active-set polish:
-//! solve `(A + R)_SS λ_S = −b_S` exactly on `S = {λ > 0}` by Cholesky and accept it if it is
-//! feasible (`λ_S ≥ 0`) and complementary (`(b + (A + R)λ)_r ≥ 0` off S); otherwise resume PGS.
-//! The first polish is tried as soon as the positive set has been stable for 2 sweeps (usually
-//! after a handful of sweeps); only if it fails does PGS run to its tolerance.
-//! Row order and caps are fixed, so the result is deterministic.
+//! The answer is the exact solution on the optimal active set: solve `(A + R)_SS λ_S = −b_S` on a
+//! set `S` of rows by Cholesky, and accept it if it is feasible (`λ_S ≥ 0`) and complementary
+//! (`(b + (A + R)λ)_r ≥ 0` off S), which are the optimality conditions. Two ways find `S`:
+//! 1. A primal-dual active-set search (the default, first): start from the rows violated at
+//!    `λ = 0` (`b_r < 0`); each round solves on `S`, drops the rows with `λ_r < 0` and adds the
+//!    rows off `S` with a negative residual, until `S` no longer changes (then the optimality
+//!    conditions hold). A handful of rounds usually suffice; it is capped, since such searches
+//!    can cycle on matrices that are not M-matrices.
+//! 2. If that fails, projected Gauss–Seidel in row order (design notes §3.5),
+//!    `λ_r ← max(0, λ_r − (b + (A + R)λ)_r / (A + R)_rr)`, with a polish on `S = {λ > 0}` as soon as
+//!    the positive set has been stable for 2 sweeps; if that polish fails, PGS runs until every row
+//!    moves by at most `1e-12·(1 + max|b|)` (scaled by its diagonal) or to the sweep cap, and is
+//!    polished again (up to 3 rounds).
+//!
+//! Both end in the same exact solve on the same (unique, unless degenerate) optimal set, so the
+//! search only saves time. Row order and caps are fixed, so the result is deterministic.
 
 use super::linalg::{cholesky_factor, cholesky_solve};
 
@@ -19,6 +27,8 @@ const SWEEP_TOLERANCE: f64 = 1e-12;
 const POLISH_ROUNDS: usize = 3;
 /// Sweeps without a change of the positive set before the first polish is tried.
 const STABLE_SWEEPS: usize = 2;
+/// Rounds of the active-set search before falling back to Gauss–Seidel.
+const ACTIVE_SET_ROUNDS: usize = 16;
 
 /// How the dual problem is solved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +50,7 @@ pub(crate) struct DualProblem {
     sub: Vec<f64>,
     rhs: Vec<f64>,
     active: Vec<usize>,
+    next_active: Vec<usize>,
 }
 
 impl DualProblem {
@@ -52,6 +63,7 @@ impl DualProblem {
             sub: vec![0.0; max_rows * max_rows],
             rhs: vec![0.0; max_rows],
             active: vec![0; max_rows],
+            next_active: vec![0; max_rows],
         }
     }
 
@@ -65,6 +77,9 @@ impl DualProblem {
         let scale = 1.0 + self.b[..n].iter().fold(0.0_f64, |m, b| m.max(b.abs()));
         if mode == SolverMode::PgsOnly || n == 1 {
             self.gauss_seidel(sweeps, scale, None);
+            return;
+        }
+        if self.active_set_search() {
             return;
         }
         // The polish needs only the right active set: try it as soon as PGS stops changing which
@@ -110,6 +125,46 @@ impl DualProblem {
         false
     }
 
+    /// The primal-dual active-set search (module docs); `true` with `lambda` set once `S` is stable.
+    fn active_set_search(&mut self) -> bool {
+        let n = self.n;
+        let mut k = 0;
+        for r in 0..n {
+            if self.b[r] < 0.0 {
+                self.active[k] = r;
+                k += 1;
+            }
+        }
+        for _ in 0..ACTIVE_SET_ROUNDS {
+            if !self.solve_on_active(k) {
+                return false;
+            }
+            // Next set: members whose force is not negative, and non-members that are violated.
+            let (mut next, mut member, mut changed) = (0, 0, false);
+            for r in 0..n {
+                let in_set = member < k && self.active[member] == r;
+                let keep = if in_set {
+                    member += 1;
+                    self.rhs[member - 1] >= 0.0
+                } else {
+                    self.residual_off_active(r, k) < 0.0
+                };
+                changed |= keep != in_set;
+                if keep {
+                    self.next_active[next] = r;
+                    next += 1;
+                }
+            }
+            if !changed {
+                self.set_lambda_from_active(k);
+                return true;
+            }
+            std::mem::swap(&mut self.active, &mut self.next_active);
+            k = next;
+        }
+        false
+    }
+
     /// Solve exactly on the rows with λ > 0; accept if feasible and complementary.
     fn polish(&mut self) -> bool {
         let n = self.n;
@@ -120,6 +175,22 @@ impl DualProblem {
                 k += 1;
             }
         }
+        if !self.solve_on_active(k) || self.rhs[..k].iter().any(|&l| l < 0.0) {
+            return false;
+        }
+        for r in 0..n {
+            if self.lambda[r] <= 0.0 && self.residual_off_active(r, k) < 0.0 {
+                return false;
+            }
+        }
+        self.set_lambda_from_active(k);
+        true
+    }
+
+    /// `rhs[..k] = −(A + R)_SS⁻¹·b_S` for `S = active[..k]` (ascending rows); `false` if the
+    /// sub-matrix is not numerically positive definite.
+    fn solve_on_active(&mut self, k: usize) -> bool {
+        let n = self.n;
         for a in 0..k {
             for c in 0..k {
                 self.sub[a * k + c] = self.ar[self.active[a] * n + self.active[c]];
@@ -130,26 +201,24 @@ impl DualProblem {
             return false;
         }
         cholesky_solve(&self.sub[..k * k], k, &mut self.rhs[..k]);
-        if self.rhs[..k].iter().any(|&l| l < 0.0) {
-            return false;
+        true
+    }
+
+    /// `(b + (A + R)λ)_r` for `λ` = `rhs` on `active[..k]` and zero elsewhere.
+    fn residual_off_active(&self, r: usize, k: usize) -> f64 {
+        let row = &self.ar[r * self.n..(r + 1) * self.n];
+        let mut residual = self.b[r];
+        for a in 0..k {
+            residual += row[self.active[a]] * self.rhs[a];
         }
-        for r in 0..n {
-            if self.lambda[r] > 0.0 {
-                continue;
-            }
-            let mut residual = self.b[r];
-            for a in 0..k {
-                residual += self.ar[r * n + self.active[a]] * self.rhs[a];
-            }
-            if residual < 0.0 {
-                return false;
-            }
-        }
-        self.lambda[..n].fill(0.0);
+        residual
+    }
+
+    fn set_lambda_from_active(&mut self, k: usize) {
+        self.lambda[..self.n].fill(0.0);
         for a in 0..k {
             self.lambda[self.active[a]] = self.rhs[a];
         }
-        true
     }
 }
 
