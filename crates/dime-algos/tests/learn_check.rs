@@ -2,8 +2,9 @@
 //! `cargo xtask learn-check` in release mode. Each trains the preset exactly as `dime train`
 //! would (same `RunConfig`), on 3 seeds, and requires at least 2 of them to reach the threshold.
 //! Cost on the 2-core project machine: DIME ≈ 16 min per seed on one core (≈ 10 env steps/s once
-//! learning runs, 5 000 warm-up steps first), the multi-goal check ≈ 12 min, DiffPPO ≈ 6 min,
-//! DiffWPO ≈ 3 min and DiffSAC ≈ 8 min per seed, SAC and PPO a few minutes per seed.
+//! learning runs, 5 000 warm-up steps first), DIME's multi-goal check ≈ 12 min, DiffPPO's ≈ 2 min
+//! (16 environments), DiffPPO on Pendulum ≈ 6 min, DiffWPO ≈ 3 min and DiffSAC ≈ 8 min per seed,
+//! SAC and PPO a few minutes per seed.
 
 use std::sync::atomic::AtomicBool;
 
@@ -12,7 +13,7 @@ use dime_algos::run::{AgentConfig, Algo, RunConfig};
 use dime_algos::{ActMode, EvalReport, Observer, Trainer};
 use dime_envs::tasks::multi_goal::goals_reached;
 use dime_envs::{make_unit, Env};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Records the best evaluation return seen up to a step budget.
@@ -108,6 +109,11 @@ fn diffsac_cpu_reaches_minus_250_on_pendulum_by_40000_steps() {
 /// evaluation episodes of the stochastic policy are rolled out on a fresh environment and their
 /// final positions counted against the four goals (radius 1, the task's own goal radius).
 ///
+/// More than one goal alone proves nothing here: uniform random actions reach all four goals
+/// across 50 episodes (3.9 on average; 29% of episodes end at a goal). So the check also asks
+/// that at least 30 of the 50 episodes end at a goal, and more than twice as many as uniform
+/// random actions on the same 50 episode seeds.
+///
 /// The critic's support is set to [−3000, 1000] instead of derived from the task: the derived
 /// bound, ±(worst step reward 113)/(1 − γ) = ±11 300, spaces the 101 atoms 226 apart, too
 /// coarse for returns that stay within about −2500 (far from every goal) and +1000 (at a goal).
@@ -120,30 +126,69 @@ fn dime_reaches_more_than_one_goal_on_multi_goal() {
         cfg.support = SupportChoice::FromCritic;
         cfg.critic = cfg.critic.clone().with_support(-3000.0, 1000.0);
     }
-    let reached = goals_after_training(&config);
-    assert!(reached > 1, "DIME reached {reached} goal(s) across 50 evaluation episodes");
+    assert_goals_learned("DIME", &config);
 }
 
-/// Train `config` as `dime train` would, then roll out 50 evaluation-mode episodes on a fresh
-/// environment and count the goals (radius 1, the task's own) their final positions reached.
-fn goals_after_training(config: &RunConfig) -> usize {
+/// Issue 8: "DiffPPO reaches more than one goal on `toy/multi-goal`", with the same reading as
+/// DIME's check above. Settings: the cpu preset with α = 8 and 16 environments stepped together
+/// (65 536 steps, 32 rollouts). α weighs the chain's entropy bound against the normalised
+/// rewards. Measured 2026-11-22 (episodes of 50 ending at a goal, distinct goals): seed 0 with
+/// α = 2, 4, 8: 24 (4), 28 (1), 33 (3); one environment, α = 2: 29 (1). With α = 8 seeds 1 and 2
+/// end 26 (2) and 18 (2), and seed 1 after 131 072 steps 19 (2). **This check fails** (seed 0:
+/// 33 of 50 at 3 goals against 17 for uniform random actions on the same episode seeds, short of
+/// twice that): DiffPPO's evaluation returns here stay near −1100 (DIME's reach −120); it has
+/// not learned this task yet.
+#[test]
+#[ignore = "slow: cargo xtask learn-check"]
+fn diffppo_reaches_more_than_one_goal_on_multi_goal() {
+    let mut config = RunConfig::from_preset(Algo::Diffppo, "cpu", "toy/multi-goal", 0, 65_536).unwrap();
+    config.loop_cfg.num_envs = 16;
+    if let AgentConfig::Diffppo(cfg) = &mut config.agent {
+        cfg.alpha = 8.0;
+    }
+    assert_goals_learned("DiffPPO", &config);
+}
+
+/// Train `config` as `dime train` would, roll out 50 evaluation-mode episodes and 50 of uniform
+/// random actions on the same episode seeds, and assert the trained policy reaches more than one
+/// goal, ends at least 30 episodes at a goal, and more than twice as many as random actions.
+fn assert_goals_learned(name: &str, config: &RunConfig) {
     let (task, seed) = (config.task.as_str(), config.seed);
     let (mut agent, resolved) = config.build_agent().unwrap();
-    let (train, eval) = (make_unit(task, &resolved.env).unwrap(), make_unit(task, &resolved.env).unwrap());
-    let mut trainer = Trainer::new(resolved.loop_cfg.clone(), agent.as_mut(), vec![train], eval, seed, None).unwrap();
+    let (train, eval) = (resolved.train_envs().unwrap(), make_unit(task, &resolved.env).unwrap());
+    let mut trainer = Trainer::new(resolved.loop_cfg.clone(), agent.as_mut(), train, eval, seed, None).unwrap();
     trainer.run(&AtomicBool::new(false), &mut Best(f64::NEG_INFINITY)).unwrap();
     drop(trainer);
-
-    let mut env = make_unit(task, &resolved.env).unwrap();
-    let (obs_dim, act_dim) = (env.spec().obs_dim, env.spec().act_dim);
     let mut rng = ChaCha8Rng::seed_from_u64(99);
+    let trained = final_positions(&resolved, |obs, action| {
+        agent.act(obs, ActMode::Eval, &mut rng, action).unwrap();
+    });
+    let mut uniform = ChaCha8Rng::seed_from_u64(98);
+    let random = final_positions(&resolved, |_, action| {
+        action.iter_mut().for_each(|a| *a = uniform.random_range(-1.0..=1.0));
+    });
+    let (goals, at_goal) = (goals_reached(&trained, 1.0), episodes_at_a_goal(&trained));
+    let random_at_goal = episodes_at_a_goal(&random);
+    println!("final positions: {trained:?}");
+    println!("{name}: {goals} of 4 goals, {at_goal} of 50 episodes at a goal (uniform random actions: {} goals, {random_at_goal} episodes)", goals_reached(&random, 1.0));
+    assert!(goals > 1, "{name} reached {goals} goal(s) across 50 evaluation episodes");
+    assert!(
+        at_goal >= 30 && at_goal > 2 * random_at_goal,
+        "{name}: {at_goal} of 50 episodes at a goal, random {random_at_goal}"
+    );
+}
+
+/// Final positions of 50 episodes (reset seeds 1000..1050) with actions from `act(obs, action)`.
+fn final_positions(config: &RunConfig, mut act: impl FnMut(&[f32], &mut [f32])) -> Vec<[f64; 2]> {
+    let mut env = make_unit(&config.task, &config.env).unwrap();
+    let (obs_dim, act_dim) = (env.spec().obs_dim, env.spec().act_dim);
     let (mut obs, mut action) = (vec![0.0f64; obs_dim], vec![0.0f32; act_dim]);
     let mut finals = Vec::new();
     for episode in 0..50 {
         env.reset(Some(1000 + episode), &mut obs).unwrap();
         loop {
             let obs32: Vec<f32> = obs.iter().map(|&v| v as f32).collect();
-            agent.act(&obs32, ActMode::Eval, &mut rng, &mut action).unwrap();
+            act(&obs32, &mut action);
             let native: Vec<f64> = action.iter().map(|&a| f64::from(a)).collect();
             if env.step(&native, &mut obs).unwrap().done() {
                 break;
@@ -151,7 +196,10 @@ fn goals_after_training(config: &RunConfig) -> usize {
         }
         finals.push([obs[0], obs[1]]);
     }
-    let reached = goals_reached(&finals, 1.0);
-    println!("final positions: {finals:?}\ngoals reached: {reached} of 4");
-    reached
+    finals
+}
+
+/// Episodes whose final position lies within radius 1 of some goal.
+fn episodes_at_a_goal(finals: &[[f64; 2]]) -> usize {
+    finals.iter().filter(|p| goals_reached(&[**p], 1.0) > 0).count()
 }
