@@ -83,6 +83,13 @@ pub struct Data {
     pub(crate) scratch: super::integrate::IntegratorScratch,
 }
 
+/// Whether an evaluation keeps its acceleration-stage outputs for tasks to read after the step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Record {
+    Yes,
+    No,
+}
+
 /// How much of the forward computation is up to date (MuJoCo's `mjtStage`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Stage {
@@ -174,10 +181,8 @@ impl Data {
 
     /// Compute every derived quantity of the current state (MuJoCo's `mj_forward`).
     pub fn forward(&mut self, model: &Model) -> Result<(), SimError> {
-        self.position_velocity(model)?;
-        self.acceleration_stage(model);
-        self.stage = Stage::Acceleration;
-        Ok(())
+        self.stage = Stage::None;
+        self.evaluate(model)
     }
 
     /// Bring the derived quantities up to date for the current state and control, computing only
@@ -185,12 +190,21 @@ impl Data {
     /// forward pass at the start of the next step). Acceleration-stage outputs (constraint forces,
     /// [`Data::touch`]) then describe the current state.
     pub fn evaluate(&mut self, model: &Model) -> Result<(), SimError> {
+        self.evaluate_stages(model, Record::Yes)
+    }
+
+    /// [`Data::evaluate`], keeping the acceleration-stage outputs that tasks read after a step
+    /// (`cfrc_ext`, `evaluated_*`) only with `Record::Yes`: RK4 records its last stage only.
+    pub(crate) fn evaluate_stages(&mut self, model: &Model, record: Record) -> Result<(), SimError> {
         if self.stage < Stage::Velocity {
             self.position_velocity(model)?;
         }
         if self.stage < Stage::Acceleration {
             self.acceleration_stage(model);
             self.stage = Stage::Acceleration;
+            if record == Record::Yes {
+                self.record_evaluation(model);
+            }
         }
         Ok(())
     }
@@ -223,7 +237,7 @@ impl Data {
     }
 
     /// Actuation, smooth acceleration and constraint forces: `qacc`.
-    pub(crate) fn acceleration_stage(&mut self, model: &Model) {
+    fn acceleration_stage(&mut self, model: &Model) {
         self.actuation(model);
         for i in 0..model.nv {
             self.qfrc_smooth[i] = (self.qfrc_passive[i] - self.qfrc_bias[i]) + self.qfrc_actuator[i];
@@ -231,6 +245,10 @@ impl Data {
         self.qacc_smooth.copy_from_slice(&self.qfrc_smooth);
         self.mass_factor.solve(&model.dof_tree, &mut self.qacc_smooth);
         self.solve_constraints(model);
+    }
+
+    /// Keep what MuJoCo leaves from a step's last evaluation: contact wrenches and body quantities.
+    pub(crate) fn record_evaluation(&mut self, model: &Model) {
         if model.collision.is_some() {
             self.contact_wrenches(model);
         }

@@ -9,7 +9,7 @@
 //! - `q ⊕ h·v`: hinge/slide add; a free joint adds `h·v_lin` to its position; ball and free
 //!   quaternions rotate by the body-frame angular velocity (`quat_integrate`).
 
-use super::data::{Data, Stage, MAX_STATE_VALUE};
+use super::data::{Data, Record, Stage, MAX_STATE_VALUE};
 use super::error::SimError;
 use super::model::{Integrator, JointKind, Model};
 use super::spatial::quat_integrate;
@@ -82,7 +82,18 @@ impl Data {
     /// control-independent quantities of the new state (see the module docs). If the step produces a non-finite or huge value, the
     /// state is put back to where it was and [`SimError::Diverged`] says what went wrong.
     pub fn step(&mut self, model: &Model) -> Result<(), SimError> {
-        self.evaluate(model)?;
+        self.step_recording(model, Record::Yes)
+    }
+
+    /// [`Data::step`]; with `Record::No` the step leaves `cfrc_ext` and the `evaluated_*`
+    /// quantities as they were (for all but the last physics step of an agent step).
+    pub(crate) fn step_recording(&mut self, model: &Model, record: Record) -> Result<(), SimError> {
+        // Euler's only evaluation is the step's last; RK4 records its 4th stage instead.
+        let (first_record, last_record) = match model.spec.options.integrator {
+            Integrator::Euler => (record, Record::No),
+            Integrator::Rk4 => (Record::No, record),
+        };
+        self.evaluate_stages(model, first_record)?;
         let start_time = self.time;
         self.scratch.start_qpos.copy_from_slice(&self.qpos);
         self.scratch.start_qvel.copy_from_slice(&self.qvel);
@@ -91,7 +102,7 @@ impl Data {
                 self.euler(model);
                 Ok(())
             }
-            Integrator::Rk4 => self.runge_kutta(model),
+            Integrator::Rk4 => self.runge_kutta(model, last_record),
         };
         self.stage = Stage::None;
         let bad = [("qacc", first_bad(&self.qacc)), ("qvel", first_bad(&self.qvel)), ("qpos", first_bad(&self.qpos))]
@@ -139,7 +150,7 @@ impl Data {
     }
 
     /// Classic fourth-order Runge–Kutta (MuJoCo's `mj_RungeKutta` with N = 4).
-    fn runge_kutta(&mut self, model: &Model) -> Result<(), SimError> {
+    fn runge_kutta(&mut self, model: &Model, record_last_stage: Record) -> Result<(), SimError> {
         let (nv, h) = (model.nv, model.spec.options.timestep);
         let start_time = self.time;
         self.scratch.stage_vel[..nv].copy_from_slice(&self.qvel);
@@ -159,7 +170,8 @@ impl Data {
             for i in 0..nv {
                 self.qvel[i] = s.start_qvel[i] + h * s.delta_acc[i];
             }
-            self.forward(model)?;
+            self.stage = Stage::None;
+            self.evaluate_stages(model, if stage == 3 { record_last_stage } else { Record::No })?;
             self.scratch.stage_vel[stage * nv..(stage + 1) * nv].copy_from_slice(&self.qvel);
             self.scratch.stage_acc[stage * nv..(stage + 1) * nv].copy_from_slice(&self.qacc);
         }

@@ -51,6 +51,7 @@ mod validate;
 
 pub use constraint::{impedance, RowKind};
 pub use contact::{Contact, ContactSpec, GeomCollision};
+pub(crate) use data::Record;
 pub use data::{Data, MAX_STATE_VALUE};
 pub use error::SimError;
 pub use integrate::integrate_pos;

@@ -16,6 +16,8 @@ pub(crate) struct TreeLayout {
     row_start: Vec<usize>,
     /// The dof (column) of each stored entry.
     column: Vec<usize>,
+    /// For each stored entry, where the row of its dof starts (`row_start[column[e]]`).
+    column_row_start: Vec<usize>,
 }
 
 impl TreeLayout {
@@ -31,7 +33,8 @@ impl TreeLayout {
             }
             row_start.push(column.len());
         }
-        TreeLayout { row_start, column }
+        let column_row_start = column.iter().map(|&d| row_start[d]).collect();
+        TreeLayout { row_start, column, column_row_start }
     }
 
     fn n(&self) -> usize {
@@ -82,7 +85,8 @@ impl TreeFactor {
         for k in (0..layout.n()).rev() {
             let row = layout.row(k);
             let d_k = self.ld[row.start];
-            if !(d_k > 0.0 && d_k.is_finite()) {
+            // Positive and finite (NaN fails both comparisons).
+            if !(d_k > 0.0 && d_k < f64::INFINITY) {
                 return false;
             }
             self.diag_inv[k] = 1.0 / d_k;
@@ -93,9 +97,10 @@ impl TreeFactor {
                 let l_ki = row_k[m] / d_k;
                 // Row i = k's m-th ancestor (i and its ancestors) loses l_ki·M_kj over the same
                 // ancestors j: the rest of row k, still unscaled.
-                let start_i = layout.row_start[layout.column[row.start + m]];
-                let row_i = &mut before[start_i..start_i + row_k.len() - m];
-                for (target, &m_kj) in row_i.iter_mut().zip(&row_k[m..]) {
+                let start_i = layout.column_row_start[row.start + m];
+                let rest_k = &row_k[m..];
+                let row_i = &mut before[start_i..start_i + rest_k.len()];
+                for (target, &m_kj) in row_i.iter_mut().zip(rest_k) {
                     *target -= l_ki * m_kj;
                 }
                 row_k[m] = l_ki;

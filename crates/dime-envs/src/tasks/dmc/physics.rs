@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::sim::{Data, Model, SimError};
+use crate::sim::{Data, Model, Record, SimError};
 
 /// The simulated system of one env: a shared model, its state, and the last divergence.
 pub struct Physics {
@@ -92,7 +92,9 @@ impl Physics {
                 }
                 self.read_touch();
             }
-            if let Err(e) = self.data.step(&self.model) {
+            // Tasks read contact wrenches and last-evaluation quantities of the last physics step only.
+            let record = if substep + 1 == self.substeps { Record::Yes } else { Record::No };
+            if let Err(e) = self.data.step_recording(&self.model, record) {
                 self.divergence = Some(e);
                 return;
             }
