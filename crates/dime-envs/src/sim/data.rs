@@ -41,9 +41,8 @@ pub struct Data {
     pub(crate) xanchor: Vec<Vec3>,
     pub(crate) xaxis: Vec<Vec3>,
     pub(crate) cdof: Vec<Spatial>,
-    /// Joint-space inertia `M` (nv × nv, row-major, both triangles), armature included.
-    pub(crate) mass_matrix: Vec<f64>,
-    /// The same `M`, only its possibly nonzero entries, in the compact order of `model.dof_tree`.
+    /// Joint-space inertia `M`, armature included: only its possibly nonzero entries (each dof
+    /// with its ancestors), in the compact order of `model.dof_tree`.
     pub(crate) mass_compact: Vec<f64>,
     /// `M = Lᵀ·D·L` along the dof tree.
     pub(crate) mass_factor: TreeFactor,
@@ -126,7 +125,6 @@ impl Data {
             xanchor: vec![[0.0; 3]; njnt],
             xaxis: vec![[0.0; 3]; njnt],
             cdof: vec![[0.0; 6]; nv],
-            mass_matrix: vec![0.0; nv * nv],
             mass_compact: vec![0.0; model.dof_tree.stored()],
             mass_factor: TreeFactor::new(&model.dof_tree),
             cvel: vec![[0.0; 6]; nbody],
@@ -285,9 +283,10 @@ impl Data {
         &self.qacc
     }
 
-    /// Joint-space inertia matrix (nv × nv, row-major), armature included.
-    pub fn mass_matrix(&self) -> &[f64] {
-        &self.mass_matrix
+    /// Joint-space inertia matrix (nv × nv, row-major), armature included (expanded from the
+    /// sparse form the engine keeps, so this allocates).
+    pub fn mass_matrix(&self, model: &Model) -> Vec<f64> {
+        model.dof_tree.to_dense(&self.mass_compact)
     }
 
     /// Bias forces `c(q, q̇)`: Coriolis, centrifugal and gravity (`qfrc_bias`).
@@ -357,10 +356,11 @@ impl Data {
             }
         }
         let nv = model.nv;
+        let mass_matrix = self.mass_matrix(model);
         let mut kinetic = 0.0;
         for i in 0..nv {
             for k in 0..nv {
-                kinetic += 0.5 * self.qvel[i] * self.mass_matrix[i * nv + k] * self.qvel[k];
+                kinetic += 0.5 * self.qvel[i] * mass_matrix[i * nv + k] * self.qvel[k];
             }
         }
         (potential, kinetic)

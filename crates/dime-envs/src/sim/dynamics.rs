@@ -12,8 +12,8 @@ use super::model::Model;
 use super::spatial::{add_scaled6, cross_force, dot6};
 
 impl Data {
-    /// The joint-space inertia matrix `M(q)` into `mass_matrix` (both triangles) and `mass_compact`
-    /// (row i: dof i, then its ancestors, nearest first: the order of the dof tree's layout).
+    /// The joint-space inertia matrix `M(q)` into `mass_compact` (row i: dof i, then its
+    /// ancestors, nearest first: the order of the dof tree's layout; the other entries are zero).
     pub(crate) fn crba(&mut self, model: &Model) {
         let spec = &model.spec;
         let nv = model.nv;
@@ -25,7 +25,6 @@ impl Data {
                 self.crb[p].add_assign(&child);
             }
         }
-        self.mass_matrix.fill(0.0);
         let mut stored = 0;
         for i in 0..nv {
             let force = self.crb[model.dof_body[i]].mul_motion(&self.cdof[i]);
@@ -35,8 +34,6 @@ impl Data {
                 if j == i {
                     m_ij += model.dof_armature[i];
                 }
-                self.mass_matrix[i * nv + j] = m_ij;
-                self.mass_matrix[j * nv + i] = m_ij;
                 self.mass_compact[stored] = m_ij;
                 stored += 1;
                 ancestor = model.dof_parent[j];

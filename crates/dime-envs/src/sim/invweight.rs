@@ -19,7 +19,7 @@ impl Model {
         let mut data = Data::new(self);
         data.qpos.copy_from_slice(&self.spec.qpos0);
         data.position_stage(self);
-        let mut factor = data.mass_matrix.clone();
+        let mut factor = data.mass_matrix(self);
         if !cholesky_factor(&mut factor, nv) {
             return Err(Check { model: &self.spec.name }
                 .invalid("mass matrix at qpos0", "is not positive definite (a moving body without mass or inertia?)"));

@@ -46,6 +46,19 @@ impl TreeLayout {
         self.column.len()
     }
 
+    /// The dense row-major `n × n` symmetric matrix whose lower triangle `compact` stores.
+    pub fn to_dense(&self, compact: &[f64]) -> Vec<f64> {
+        let n = self.n();
+        let mut dense = vec![0.0; n * n];
+        for k in 0..n {
+            for e in self.row(k) {
+                dense[k * n + self.column[e]] = compact[e];
+                dense[self.column[e] * n + k] = compact[e];
+            }
+        }
+        dense
+    }
+
     /// The stored entries of the dense row-major `dense`, in compact order.
     #[cfg(test)]
     fn compact(&self, dense: &[f64]) -> Vec<f64> {
