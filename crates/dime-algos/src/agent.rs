@@ -61,3 +61,21 @@ pub trait Agent {
     /// Restore what [`Agent::save`] wrote.
     fn load(&mut self, files: &CheckpointFiles) -> Result<(), AlgoError>;
 }
+
+/// Refuse `obs` / `actions` that are not `lanes` rows of widths `(o, d)`; `who` names the agent.
+pub(crate) fn check_lane_widths(
+    who: &str,
+    obs: &[f32],
+    actions: &[f32],
+    lanes: usize,
+    (o, d): (usize, usize),
+) -> Result<(), AlgoError> {
+    if obs.len() != lanes * o || actions.len() != lanes * d {
+        return Err(AlgoError::Config(format!(
+            "{who} act: {} observation / {} action values for {lanes} lanes of {o} / {d}",
+            obs.len(),
+            actions.len()
+        )));
+    }
+    Ok(())
+}

@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use super::config::PpoConfig;
 use super::normalise::Normalisers;
 use super::policy::GaussianPolicy;
-use crate::agent::{ActMode, Agent};
+use crate::agent::{check_lane_widths, ActMode, Agent};
 use crate::checkpoint::CheckpointFiles;
 use crate::error::AlgoError;
 use crate::onpolicy::{
@@ -241,13 +241,7 @@ impl Agent for PpoAgent {
         actions: &mut [f32],
     ) -> Result<(), AlgoError> {
         let (o, d) = (self.obs_dim, self.act_dim);
-        if obs.len() != lanes * o || actions.len() != lanes * d {
-            return Err(AlgoError::Config(format!(
-                "PPO act: {} observation / {} action values for {lanes} lanes of {o} / {d}",
-                obs.len(),
-                actions.len()
-            )));
-        }
+        check_lane_widths("PPO", obs, actions, lanes, (o, d))?;
         let mut normalised = Vec::with_capacity(obs.len());
         for row in obs.chunks_exact(o) {
             if mode == ActMode::Explore {

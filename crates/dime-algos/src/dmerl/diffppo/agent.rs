@@ -19,7 +19,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::config::DiffPpoConfig;
-use crate::agent::{ActMode, Agent};
+use crate::agent::{check_lane_widths, ActMode, Agent};
 use crate::checkpoint::CheckpointFiles;
 use crate::dmerl::net::AugmentedMlp;
 use crate::dmerl::AugmentedConfig;
@@ -297,13 +297,7 @@ impl Agent for DiffPpoAgent {
         actions: &mut [f32],
     ) -> Result<(), AlgoError> {
         let (o, d, k_steps) = (self.obs_dim, self.act_dim, self.cfg.sampler.diffusion_steps);
-        if obs.len() != lanes * o || actions.len() != lanes * d {
-            return Err(AlgoError::Config(format!(
-                "DiffPPO act: {} observation / {} action values for {lanes} lanes of {o} / {d}",
-                obs.len(),
-                actions.len()
-            )));
-        }
+        check_lane_widths("DiffPPO", obs, actions, lanes, (o, d))?;
         let (mut normalised, mut chains) = (Vec::with_capacity(obs.len()), Vec::with_capacity(lanes));
         for (row, action) in obs.chunks_exact(o).zip(actions.chunks_exact_mut(d)) {
             if mode == ActMode::Explore {
