@@ -14,7 +14,7 @@ use super::collision::{collide, GeomPose, GeomShape};
 use super::data::Data;
 use super::error::SimError;
 use super::model::{Check, ModelSpec};
-use super::spatial::{add3, dot3, mat_vec, norm3, quat_mul, quat_to_mat, sub3, Mat3, Vec3};
+use super::spatial::{add3, dot3, mat_vec, quat_mul, quat_to_mat, sub3, Mat3, Vec3};
 
 /// Collision properties of one geom (MuJoCo `geom_*` fields).
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +53,8 @@ pub struct ContactSpec {
 pub(crate) struct GeomPair {
     pub geom1: usize,
     pub geom2: usize,
+    pub shape1: GeomShape,
+    pub shape2: GeomShape,
     pub body1: usize,
     pub body2: usize,
     pub condim: u32,
@@ -158,7 +160,8 @@ pub(crate) fn build_collision(
             if si == GeomShape::Plane && sj == GeomShape::Plane {
                 continue;
             }
-            let (a, b) = if si.type_rank() <= sj.type_rank() { (i, j) } else { (j, i) };
+            let ((a, shape1), (b, shape2)) =
+                if si.type_rank() <= sj.type_rank() { ((i, si), (j, sj)) } else { ((j, sj), (i, si)) };
             let (ga, gb) = (&contact.geoms[a], &contact.geoms[b]);
             let condim = ga.condim.max(gb.condim);
             if condim != 1 && condim != 3 {
@@ -168,6 +171,8 @@ pub(crate) fn build_collision(
             pairs.push(GeomPair {
                 geom1: a,
                 geom2: b,
+                shape1,
+                shape2,
                 body1: spec.geoms[a].body,
                 body2: spec.geoms[b].body,
                 condim,
@@ -200,13 +205,15 @@ fn bounding_radius(shape: GeomShape) -> f64 {
 /// Whether the bounding spheres (or sphere and plane) are farther apart than `margin`: then the
 /// narrow phase cannot find a contact, since every `dist` it reports is at least this gap.
 fn bounds_apart(shape1: GeomShape, pose1: &GeomPose, shape2: GeomShape, pose2: &GeomPose, margin: f64) -> bool {
-    let gap = if shape1 == GeomShape::Plane {
+    if shape1 == GeomShape::Plane {
         let normal = [pose1.mat[0][2], pose1.mat[1][2], pose1.mat[2][2]];
-        dot3(sub3(pose2.pos, pose1.pos), normal) - bounding_radius(shape2)
+        dot3(sub3(pose2.pos, pose1.pos), normal) - bounding_radius(shape2) > margin
     } else {
-        norm3(sub3(pose2.pos, pose1.pos)) - bounding_radius(shape1) - bounding_radius(shape2)
-    };
-    gap > margin
+        // |c₂ − c₁| − r₁ − r₂ > margin, compared squared (no square root).
+        let delta = sub3(pose2.pos, pose1.pos);
+        let reach = bounding_radius(shape1) + bounding_radius(shape2) + margin;
+        dot3(delta, delta) > reach * reach
+    }
 }
 
 impl Data {
@@ -225,10 +232,7 @@ impl Data {
             }
         }
         for pair in &collision.pairs {
-            let (g1, g2) = (pair.geom1, pair.geom2);
-            let (Some(shape1), Some(shape2)) = (collision.geoms[g1].shape, collision.geoms[g2].shape) else {
-                continue;
-            };
+            let (g1, g2, shape1, shape2) = (pair.geom1, pair.geom2, pair.shape1, pair.shape2);
             let (pose1, pose2) = (&self.geom_poses[g1], &self.geom_poses[g2]);
             if bounds_apart(shape1, pose1, shape2, pose2, pair.margin) {
                 continue;
