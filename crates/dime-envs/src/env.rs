@@ -100,11 +100,33 @@ pub(crate) fn check_state_len(spec: &EnvSpec, state: &[f64], expected: usize) ->
     Ok(())
 }
 
+/// Where an env is in its episode cycle (shared by every `Env` that keeps the cycle itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
+pub(crate) enum Phase {
     NeverReset,
     Running,
     Done,
+}
+
+impl Phase {
+    /// The number an [`EnvSnapshot`] stores.
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Phase::NeverReset => 0,
+            Phase::Running => 1,
+            Phase::Done => 2,
+        }
+    }
+
+    /// The phase a snapshot's number stands for.
+    pub(crate) fn from_code(code: u8) -> Result<Self, EnvError> {
+        match code {
+            0 => Ok(Phase::NeverReset),
+            1 => Ok(Phase::Running),
+            2 => Ok(Phase::Done),
+            other => Err(EnvError::InvalidConfig(format!("snapshot has unknown phase {other}"))),
+        }
+    }
 }
 
 /// A [`Task`] with its random stream, time limit and checks: the standard [`Env`].
@@ -223,21 +245,12 @@ impl<T: Task> Env for TaskEnv<T> {
             rng_stream: self.rng.get_stream(),
             rng_word_pos: self.rng.get_word_pos(),
             steps: self.steps,
-            phase: match self.phase {
-                Phase::NeverReset => 0,
-                Phase::Running => 1,
-                Phase::Done => 2,
-            },
+            phase: self.phase.code(),
         }
     }
 
     fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<(), EnvError> {
-        let phase = match snapshot.phase {
-            0 => Phase::NeverReset,
-            1 => Phase::Running,
-            2 => Phase::Done,
-            other => return Err(EnvError::InvalidConfig(format!("snapshot has unknown phase {other}"))),
-        };
+        let phase = Phase::from_code(snapshot.phase)?;
         self.task.set_state(&snapshot.task_state)?;
         let mut rng = EnvRng::from_seed(snapshot.rng_seed);
         rng.set_stream(snapshot.rng_stream);

@@ -30,7 +30,7 @@ use pyo3::types::{PyModule, PyTuple};
 use rand::RngCore;
 use rand::SeedableRng;
 
-use crate::env::{check_action, check_obs_len, Env, EnvSnapshot};
+use crate::env::{check_action, check_obs_len, Env, EnvSnapshot, Phase};
 use crate::error::{EnvError, PythonErrorKind};
 use crate::registry::EnvConfig;
 use crate::rng::{env_rng, EnvRng};
@@ -76,13 +76,6 @@ fn intern(s: &str) -> &'static str {
     let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
     names.insert(leaked);
     leaked
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    NeverReset,
-    Running,
-    Done,
 }
 
 /// A Gymnasium environment driven from Rust (`py/<name>`).
@@ -267,23 +260,14 @@ impl Env for PyEnv {
             rng_stream: self.rng.get_stream(),
             rng_word_pos: self.rng.get_word_pos(),
             steps: self.steps,
-            phase: match self.phase {
-                Phase::NeverReset => 0,
-                Phase::Running => 1,
-                Phase::Done => 2,
-            },
+            phase: self.phase.code(),
         }
     }
 
     /// Continue from a snapshot: a running episode is reset (with a seed that does not touch
     /// the env's stream) and its MuJoCo state set; the step counters follow.
     fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<(), EnvError> {
-        let phase = match snapshot.phase {
-            0 => Phase::NeverReset,
-            1 => Phase::Running,
-            2 => Phase::Done,
-            other => return Err(EnvError::InvalidConfig(format!("snapshot has unknown phase {other}"))),
-        };
+        let phase = Phase::from_code(snapshot.phase)?;
         if phase == Phase::Running {
             if snapshot.task_state.is_empty() {
                 return Err(EnvError::Python {
