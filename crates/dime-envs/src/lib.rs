@@ -35,6 +35,7 @@ mod registry;
 mod rng;
 pub mod sim;
 mod spec;
+pub mod stats;
 pub mod tasks;
 mod vec_env;
 mod wrappers;

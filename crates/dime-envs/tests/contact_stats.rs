@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
 
+use dime_envs::stats::{ks_p_value, ks_statistic, ks_test};
 use dime_envs::tasks::dmc;
 use dime_envs::tasks::gym_mujoco::{ant, half_cheetah, hopper_walker, humanoid};
 use dime_envs::{Env, TaskEnv};
@@ -64,44 +65,6 @@ fn mean_var(x: &[f64]) -> (f64, f64) {
     let n = x.len() as f64;
     let mean = x.iter().sum::<f64>() / n;
     (mean, x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1.0))
-}
-
-/// Two-sample KS statistic and its asymptotic p-value (Numerical Recipes §14.3:
-/// `Q(λ) = 2 Σ (−1)^{j−1} exp(−2j²λ²)` with `λ = (√nₑ + 0.12 + 0.11/√nₑ)·D`, `nₑ = n₁n₂/(n₁ + n₂)`).
-fn ks_test(a: &[f64], b: &[f64]) -> (f64, f64) {
-    let (d, (n1, n2)) = (ks_statistic(a, b), (a.len(), b.len()));
-    (d, ks_p_value(d, n1, n2))
-}
-
-/// The largest distance between the two empirical distribution functions.
-fn ks_statistic(a: &[f64], b: &[f64]) -> f64 {
-    let (mut a, mut b) = (a.to_vec(), b.to_vec());
-    a.sort_by(f64::total_cmp);
-    b.sort_by(f64::total_cmp);
-    let (mut i, mut j, mut d) = (0, 0, 0.0_f64);
-    while i < a.len() && j < b.len() {
-        let x = a[i].min(b[j]);
-        while i < a.len() && a[i] <= x {
-            i += 1;
-        }
-        while j < b.len() && b[j] <= x {
-            j += 1;
-        }
-        d = d.max((i as f64 / a.len() as f64 - j as f64 / b.len() as f64).abs());
-    }
-    d
-}
-
-/// Asymptotic p-value of the KS statistic `d` for sample sizes `n1`, `n2`.
-fn ks_p_value(d: f64, n1: usize, n2: usize) -> f64 {
-    let ne = (n1 * n2) as f64 / (n1 + n2) as f64;
-    let lambda = (ne.sqrt() + 0.12 + 0.11 / ne.sqrt()) * d;
-    let mut p = 0.0;
-    for k in 1..=100 {
-        let term = 2.0 * (-2.0 * (k * k) as f64 * lambda * lambda).exp();
-        p += if k % 2 == 1 { term } else { -term };
-    }
-    p.clamp(0.0, 1.0)
 }
 
 fn compare(what: &str, ours: &[f64], theirs: &[f64]) {

@@ -225,33 +225,7 @@ pub fn mean_std(x: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// Two-sample Kolmogorov–Smirnov statistic and its asymptotic p-value.
-pub fn ks_test(a: &[f64], b: &[f64]) -> (f64, f64) {
-    let (mut a, mut b) = (a.to_vec(), b.to_vec());
-    a.sort_by(f64::total_cmp);
-    b.sort_by(f64::total_cmp);
-    let (na, nb) = (a.len() as f64, b.len() as f64);
-    let (mut i, mut j, mut d) = (0, 0, 0.0f64);
-    while i < a.len() && j < b.len() {
-        let x = a[i].min(b[j]);
-        while i < a.len() && a[i] <= x {
-            i += 1;
-        }
-        while j < b.len() && b[j] <= x {
-            j += 1;
-        }
-        d = d.max((i as f64 / na - j as f64 / nb).abs());
-    }
-    let ne = na * nb / (na + nb);
-    let lambda = (ne.sqrt() + 0.12 + 0.11 / ne.sqrt()) * d;
-    // Q_KS(λ) = 2 Σ (−1)^{k−1} exp(−2k²λ²) (Numerical Recipes' form).
-    let mut p = 0.0;
-    for k in 1..=100 {
-        let k = f64::from(k);
-        p += 2.0 * (-1f64).powf(k - 1.0) * (-2.0 * k * k * lambda * lambda).exp();
-    }
-    (d, if lambda < 1e-3 { 1.0 } else { p.clamp(0.0, 1.0) })
-}
+pub use crate::stats::ks_test;
 
 /// Tolerances of envs.md §3.9 for the lock-step checks of one task.
 #[derive(Debug, Clone, Copy, PartialEq)]
