@@ -15,7 +15,12 @@
 //! the thread count of the process: `RAYON_NUM_THREADS=1` and `=2` give the 1- and 2-thread
 //! figures (`CANDLE_NUM_THREADS=1` keeps candle's element-wise pool out of the way).
 //!
-//! Baseline: single-thread candle matmul 256×256·256×256 in the same process, reported in GFLOP/s.
+//! Baseline: single-thread candle matmul 256×256·256×256 in the same process, reported in GFLOP/s,
+//! and the machine's FMA peak on the process's threads (`dime_bench::fma_peak`, also measured in
+//! the same process). For DIME and SAC the report adds the FLOPs of the layer products one
+//! environment step needs (a count from the configuration, [`step_gflop`]) and the rate that
+//! makes, as a share of that peak: a target in steps/s is reachable only if its FLOP rate is
+//! well below the peak.
 //! Memory: `--memory` fills a 1 000 000-transition buffer at 17 / 6, runs DIME `paper_dmc`
 //! updates, and prints the peak resident set (`VmHWM`) with the buffer's own size, and the
 //! buffer size a dog-sized task (223 / 38) would need.
@@ -100,6 +105,61 @@ fn matmul_gflops() -> f64 {
     reps as f64 * 2.0 * 256f64.powi(3) / secs / 1e9
 }
 
+/// FLOPs (two per multiply-add) of one forward pass of a dense network with layer `widths`
+/// over `rows` rows.
+fn mlp_flops(rows: usize, widths: &[usize]) -> f64 {
+    2.0 * rows as f64 * widths.windows(2).map(|w| (w[0] * w[1]) as f64).sum::<f64>()
+}
+
+/// GFLOP of layer products in one environment step of a case (element-wise work left out).
+/// A backward pass costs twice its forward (weight and input gradients); a pass that only needs
+/// input gradients (the critic inside an actor loss) costs once its forward.
+fn step_gflop(learner: &Learner, obs: usize, act: usize) -> Option<f64> {
+    match learner {
+        Learner::Dime(cfg) => {
+            let (b, k) = (cfg.batch_size, cfg.sampler.diffusion_steps);
+            let net = &cfg.sampler.score_net;
+            let mut widths = vec![act];
+            widths.extend(std::iter::repeat_n(net.hidden_width, net.hidden_layers));
+            widths.push(act);
+            // One chain: K passes of the score network over the action input (the observation
+            // and time terms are computed once per chain).
+            let chain = k as f64 * mlp_flops(b, &widths);
+            let atoms = match cfg.critic.head {
+                dime_critic::CriticHead::Categorical { atoms, .. } => atoms,
+                dime_critic::CriticHead::Scalar => 1,
+            };
+            let mut q = vec![obs + act];
+            q.extend(&cfg.critic.hidden_widths);
+            q.push(atoms);
+            let members = cfg.critic.members as f64;
+            let utd = cfg.updates_per_step as f64;
+            // Per critic update: a target chain, and forward + backward of every member over
+            // the 2B joint rows. Per actor update: the chain forward and backward, and the
+            // members' forward and input gradients over B rows.
+            let critic_update = chain + 3.0 * members * mlp_flops(2 * b, &q);
+            let actor_update = 3.0 * chain + 2.0 * members * mlp_flops(b, &q);
+            Some((utd * critic_update + utd / cfg.policy_delay as f64 * actor_update) / 1e9)
+        }
+        Learner::Sac(cfg) => {
+            let b = cfg.batch_size;
+            let mut actor = vec![obs];
+            actor.extend(&cfg.actor.hidden_widths);
+            actor.push(2 * act);
+            let mut q = vec![obs + act];
+            q.extend(&cfg.critic.hidden_widths);
+            q.push(1);
+            let (fa, fq) = (mlp_flops(b, &actor), mlp_flops(b, &q));
+            // Target: actor on s' and both target critics. Critic update: both critics forward
+            // and backward. Actor update: actor forward, both critics forward and input
+            // gradients, actor backward.
+            let update = (fa + 2.0 * fq) + 6.0 * fq + (fa + 2.0 * fq + 2.0 * fq + 2.0 * fa);
+            Some(cfg.updates_per_step as f64 * update / 1e9)
+        }
+        Learner::DiffSac(_) => None,
+    }
+}
+
 /// What a case builds.
 enum Learner {
     Dime(DimeConfig),
@@ -155,8 +215,9 @@ fn cases() -> Vec<Case> {
 }
 
 /// Measure one case; print its rate and, for DIME, the per-step breakdown.
-fn run(case: Case, scale: f64, threads: usize) {
+fn run(case: Case, scale: f64, threads: usize, peak: Option<f64>) {
     let (o, a) = case.dims;
+    let gflop = step_gflop(&case.learner, o, a);
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let mut replay = ReplayBuffer::new(o, a, 20_000).expect("buffer");
     fill(&mut replay, o, a, 20_000, &mut rng);
@@ -195,6 +256,12 @@ fn run(case: Case, scale: f64, threads: usize) {
         secs * 1e3,
         case.reference
     );
+    if let Some(gflop) = gflop {
+        let rate = gflop / secs;
+        let share = peak.map_or(String::new(), |p| format!(", {:.0}% of the same-run FMA peak", 100.0 * rate / p));
+        let ceiling = peak.map_or(String::new(), |p| format!("; at the peak: {:.0} env steps/s", p / gflop));
+        println!("    products: {gflop:.3} GFLOP per env step, {rate:.1} GFLOP/s{share}{ceiling}");
+    }
 }
 
 fn peak_rss_mib() -> Option<f64> {
@@ -238,10 +305,15 @@ fn main() {
     let threads = dime_nn::cpu_threads();
     let baseline = matmul_gflops();
     println!("threads {threads}; same-run single-thread matmul 256³: {baseline:.1} GFLOP/s");
+    let peak = dime_bench::fma_peak::measure(threads, 5).map(|p| p.total());
+    match peak {
+        Some(p) => println!("FMA peak on {threads} thread(s) (best of 5 rounds): {p:.1} GFLOP/s"),
+        None => println!("FMA peak: no probe for this CPU"),
+    }
     // `--only TEXT`: run only the cases whose name contains TEXT.
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     for case in cases().into_iter().filter(|c| only.as_ref().is_none_or(|o| c.name.contains(o.as_str()))) {
-        run(case, scale, threads);
+        run(case, scale, threads, peak);
     }
     println!("matmul again (drift check): {:.1} GFLOP/s", matmul_gflops());
 }

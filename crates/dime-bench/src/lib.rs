@@ -1,1 +1,3 @@
-//! bench helpers
+//! Helpers shared by the benches.
+
+pub mod fma_peak;
