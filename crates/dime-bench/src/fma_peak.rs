@@ -25,13 +25,16 @@ impl FmaPeak {
     }
 }
 
+/// The probe's instruction set, its vector lanes, and the loop (iterations → a value to keep).
+type Probe = (&'static str, f64, fn(u64) -> f32);
+
 /// Vector FMA iterations per thread and run (12 FMAs each): about 0.1 s at 100 GFLOP/s.
 const ITERATIONS: u64 = 20_000_000;
 
 /// Run the probe on `threads` threads at once, `rounds` times, and keep the round with the
 /// highest total (a peak: slower rounds measured interference, not the machine).
 pub fn measure(threads: usize, rounds: usize) -> Option<FmaPeak> {
-    let (isa, lanes, run): (&'static str, f64, fn(u64) -> f32) = detect()?;
+    let (isa, lanes, run): Probe = detect()?;
     let mut best: Option<FmaPeak> = None;
     for _ in 0..rounds.max(1) {
         let barrier = Barrier::new(threads.max(1));
@@ -58,7 +61,7 @@ pub fn measure(threads: usize, rounds: usize) -> Option<FmaPeak> {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn detect() -> Option<(&'static str, f64, fn(u64) -> f32)> {
+fn detect() -> Option<Probe> {
     if std::arch::is_x86_feature_detected!("avx512f") {
         Some(("avx512f", 16.0, |n| unsafe { x86::chains_avx512(n) }))
     } else if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
@@ -69,7 +72,7 @@ fn detect() -> Option<(&'static str, f64, fn(u64) -> f32)> {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn detect() -> Option<(&'static str, f64, fn(u64) -> f32)> {
+fn detect() -> Option<Probe> {
     None
 }
 
