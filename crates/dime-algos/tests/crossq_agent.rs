@@ -4,13 +4,13 @@
 
 mod common;
 
-use common::{metrics_without_wall_time, trainer, StopAt, TASK};
+use common::{metrics_without_wall_time, trainer, TASK};
 
 use std::sync::atomic::AtomicBool;
 
 use dime_algos::run::{AgentConfig, Algo, RunConfig};
 use dime_algos::sac::{LogStdBound, PolicySchedule, SacAgent, SacConfig};
-use dime_algos::{crossq, Outcome, Silent, Streams};
+use dime_algos::{crossq, Silent, Streams};
 use dime_critic::{Bootstrap, Normalisation};
 use dime_envs::EnvConfig;
 use dime_nn::ParamStore;
@@ -22,11 +22,7 @@ fn agent(seed: u64) -> SacAgent {
 }
 
 fn checksum(store: &ParamStore) -> Vec<u32> {
-    let mut bits = Vec::new();
-    for (_, var) in store.iter() {
-        bits.extend(var.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|x| x.to_bits()));
-    }
-    bits
+    common::params_checksum(&[store])
 }
 
 /// Parameters and BatchRenorm running statistics of actor and critic.
@@ -88,25 +84,8 @@ fn update_counts_follow_the_plain_policy_delay_and_batch_renorm_moves_once_per_t
 
 #[test]
 fn same_seed_gives_identical_runs_and_an_interrupted_run_resumes_exactly() {
-    let (full, again, split) =
-        (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut reference = agent(3);
-    trainer(&mut reference, 3, full.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
-    let mut twin = agent(3);
-    trainer(&mut twin, 3, again.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
-    assert_eq!(metrics_without_wall_time(full.path()), metrics_without_wall_time(again.path()));
-    assert_eq!(state_checksum(&reference), state_checksum(&twin));
-
+    common::assert_seeded_runs(&common::loop_cfg(), agent, state_checksum);
     // Stop between two actor updates (critic update 122 of the period 120, 123).
-    let mut first = agent(3);
-    let stop = AtomicBool::new(false);
-    let outcome = trainer(&mut first, 3, split.path()).run(&stop, &mut StopAt(222, &stop)).unwrap();
-    assert_eq!(outcome, Outcome::Interrupted { env_steps: 222 });
-    let mut second = agent(99);
-    let mut resumed = common::resumed(&mut second, split.path());
-    assert_eq!(resumed.run(&AtomicBool::new(false), &mut Silent).unwrap(), Outcome::Finished);
-    drop(resumed);
-    assert_eq!(metrics_without_wall_time(full.path()), metrics_without_wall_time(split.path()));
-    assert_eq!(state_checksum(&reference), state_checksum(&second));
+    let (reference, second) = common::assert_resumes_exactly(&common::loop_cfg(), 222, agent, state_checksum);
     assert_eq!(reference.alpha().unwrap().to_bits(), second.alpha().unwrap().to_bits());
 }

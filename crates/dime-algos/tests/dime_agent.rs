@@ -3,13 +3,13 @@
 
 mod common;
 
-use common::{metrics_without_wall_time, trainer, StopAt, TASK};
+use common::{metrics_without_wall_time, trainer, TASK};
 
 use std::sync::atomic::AtomicBool;
 
 use candle_core::{Device, Tensor};
 use dime_algos::dime::{actor_loss, temperature_gradient, DimeAgent, DimeConfig};
-use dime_algos::{Outcome, Silent, Streams};
+use dime_algos::{Silent, Streams};
 use dime_critic::CriticHead;
 use dime_envs::EnvConfig;
 
@@ -20,11 +20,7 @@ fn agent(seed: u64) -> DimeAgent {
 }
 
 fn policy_checksum(agent: &DimeAgent) -> Vec<u32> {
-    let mut bits = Vec::new();
-    for (_, var) in agent.policy().params().iter() {
-        bits.extend(var.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|x| x.to_bits()));
-    }
-    bits
+    common::params_checksum(&[agent.policy().params()])
 }
 
 #[test]
@@ -57,35 +53,13 @@ fn the_cpu_preset_derives_its_support_from_the_task_reward_range() {
 
 #[test]
 fn same_seed_gives_identical_runs_and_another_seed_differs() {
-    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
-    let mut agents = [agent(1), agent(1), agent(2)];
-    for ((a, seed), dir) in agents.iter_mut().zip([1, 1, 2]).zip(&dirs) {
-        trainer(a, seed, dir.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
-    }
-    assert_eq!(metrics_without_wall_time(dirs[0].path()), metrics_without_wall_time(dirs[1].path()));
-    assert_eq!(policy_checksum(&agents[0]), policy_checksum(&agents[1]));
-    assert_ne!(metrics_without_wall_time(dirs[0].path()), metrics_without_wall_time(dirs[2].path()));
-    assert_ne!(policy_checksum(&agents[0]), policy_checksum(&agents[2]));
+    common::assert_seeded_runs(&common::loop_cfg(), agent, policy_checksum);
 }
 
 #[test]
 fn an_interrupted_run_resumes_exactly() {
-    let (full, split) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut reference = agent(3);
-    trainer(&mut reference, 3, full.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
-
-    let mut first = agent(3);
-    let stop = AtomicBool::new(false);
-    let outcome = trainer(&mut first, 3, split.path()).run(&stop, &mut StopAt(222, &stop)).unwrap();
-    assert_eq!(outcome, Outcome::Interrupted { env_steps: 222 });
-
-    // A fresh agent with another init seed: everything must come from the checkpoint.
-    let mut second = agent(99);
-    let mut resumed = common::resumed(&mut second, split.path());
-    assert_eq!(resumed.run(&AtomicBool::new(false), &mut Silent).unwrap(), Outcome::Finished);
-    drop(resumed);
-    assert_eq!(metrics_without_wall_time(full.path()), metrics_without_wall_time(split.path()));
-    assert_eq!(policy_checksum(&reference), policy_checksum(&second));
+    // A fresh agent with another init seed resumes: everything must come from the checkpoint.
+    let (reference, second) = common::assert_resumes_exactly(&common::loop_cfg(), 222, agent, policy_checksum);
     assert_eq!(reference.alpha().unwrap().to_bits(), second.alpha().unwrap().to_bits());
 }
 

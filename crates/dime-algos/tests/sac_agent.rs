@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{metrics_without_wall_time, trainer, StopAt, TASK};
+use common::{metrics_without_wall_time, trainer, TASK};
 
 use std::sync::atomic::AtomicBool;
 
@@ -12,7 +12,7 @@ use dime_algos::run::{AgentConfig, Algo, RunConfig};
 use dime_algos::sac::{
     actor_loss, tanh_gaussian_log_prob, temperature_gradient, EntropyCoef, SacAgent, SacConfig, TanhGaussianActor,
 };
-use dime_algos::{ActMode, Agent, AlgoError, Outcome, Silent, Streams};
+use dime_algos::{ActMode, Agent, AlgoError, Silent, Streams};
 use dime_critic::ForwardMode;
 use dime_envs::EnvConfig;
 use dime_nn::ParamStore;
@@ -30,11 +30,7 @@ fn agent(seed: u64) -> SacAgent {
 }
 
 fn checksum(store: &ParamStore) -> Vec<u32> {
-    let mut bits = Vec::new();
-    for (_, var) in store.iter() {
-        bits.extend(var.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|x| x.to_bits()));
-    }
-    bits
+    common::params_checksum(&[store])
 }
 
 /// Actor, critic and target critic parameters.
@@ -71,36 +67,14 @@ fn update_counts_follow_utd_1_and_the_compensated_policy_delay() {
 
 #[test]
 fn same_seed_gives_identical_runs_and_another_seed_differs() {
-    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
-    let mut agents = [agent(1), agent(1), agent(2)];
-    for ((a, seed), dir) in agents.iter_mut().zip([1, 1, 2]).zip(&dirs) {
-        trainer(a, seed, dir.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
-    }
-    assert_eq!(metrics_without_wall_time(dirs[0].path()), metrics_without_wall_time(dirs[1].path()));
-    assert_eq!(parameter_checksum(&agents[0]), parameter_checksum(&agents[1]));
-    assert_ne!(metrics_without_wall_time(dirs[0].path()), metrics_without_wall_time(dirs[2].path()));
-    assert_ne!(parameter_checksum(&agents[0]), parameter_checksum(&agents[2]));
+    common::assert_seeded_runs(&common::loop_cfg(), agent, parameter_checksum);
 }
 
 #[test]
 fn an_interrupted_run_resumes_exactly() {
-    let (full, split) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut reference = agent(3);
-    trainer(&mut reference, 3, full.path()).run(&AtomicBool::new(false), &mut Silent).unwrap();
-
-    // Stop at an odd critic-update count (123), between the two halves of a policy period.
-    let mut first = agent(3);
-    let stop = AtomicBool::new(false);
-    let outcome = trainer(&mut first, 3, split.path()).run(&stop, &mut StopAt(223, &stop)).unwrap();
-    assert_eq!(outcome, Outcome::Interrupted { env_steps: 223 });
-
-    // A fresh agent with another init seed: everything must come from the checkpoint.
-    let mut second = agent(99);
-    let mut resumed = common::resumed(&mut second, split.path());
-    assert_eq!(resumed.run(&AtomicBool::new(false), &mut Silent).unwrap(), Outcome::Finished);
-    drop(resumed);
-    assert_eq!(metrics_without_wall_time(full.path()), metrics_without_wall_time(split.path()));
-    assert_eq!(parameter_checksum(&reference), parameter_checksum(&second));
+    // Stop at an odd critic-update count (123), between the two halves of a policy period; a
+    // fresh agent with another init seed resumes: everything must come from the checkpoint.
+    let (reference, second) = common::assert_resumes_exactly(&common::loop_cfg(), 223, agent, parameter_checksum);
     assert_eq!(reference.alpha().unwrap().to_bits(), second.alpha().unwrap().to_bits());
     assert_eq!(reference.actor_updates(), second.actor_updates());
 }

@@ -88,6 +88,7 @@ pub fn assert_seeded_runs<A: Agent>(cfg: &LoopConfig, build: impl Fn(u64) -> A, 
     }
     assert_eq!(metrics_without_wall_time(dirs[0].path()), metrics_without_wall_time(dirs[1].path()));
     assert_eq!(checksum(&agents[0]), checksum(&agents[1]));
+    assert_ne!(metrics_without_wall_time(dirs[0].path()), metrics_without_wall_time(dirs[2].path()));
     assert_ne!(checksum(&agents[0]), checksum(&agents[2]));
 }
 
