@@ -225,3 +225,18 @@ fn slurm_writes_one_array_task_per_run_with_the_same_command_lines() {
     let status = Command::new("bash").args(["-n"]).arg(out.join("slurm-tiny.sh")).status().unwrap();
     assert!(status.success());
 }
+
+#[test]
+fn an_algorithm_entry_with_num_envs_writes_it_into_its_run_configs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = SUITE.replace("algo = \"sac\"\npreset = \"smoke\"", "algo = \"sac\"\npreset = \"smoke\"\nnum_envs = 4");
+    let file = xtask::suite::SuiteFile::parse(Path::new("lanes.toml"), &text).unwrap();
+    let dime = PathBuf::from(env!("CARGO_BIN_EXE_dime"));
+    let runs = xtask::plan::plan_runs(&dime, &file, &["gym/Pendulum-v1".to_string()], &[0], tmp.path()).unwrap();
+    let lanes = |algo: &str| {
+        let run = runs.iter().find(|r| r.algo == algo).unwrap();
+        let config: toml::Table = std::fs::read_to_string(&run.config).unwrap().parse().unwrap();
+        config["loop"]["num_envs"].as_integer().unwrap()
+    };
+    assert_eq!((lanes("dime"), lanes("sac")), (1, 4));
+}

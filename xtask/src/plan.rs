@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 
 use crate::runs::{read_config, run_state, RunState};
-use crate::suite::{Catalog, SuiteFile};
+use crate::suite::{AlgorithmEntry, Catalog, SuiteFile};
 
 /// One (algorithm, preset, task, seed) of a suite, with its paths.
 #[derive(Debug, Clone)]
@@ -110,18 +110,19 @@ pub fn read_catalog(dime: &Path) -> Result<Catalog> {
     Ok(catalog)
 }
 
-/// Write the run config of (`algo`, `preset`, `task`) with budget `steps` and the suite's loop
-/// settings to `path`. The preset's full config comes from `dime` itself: a one-step run into a
-/// scratch folder writes it, resolved, as its `config.toml`.
+/// Write the run config of (`entry`'s algorithm and preset, `task`) with budget `steps`, the
+/// suite's loop settings and the entry's `num_envs` to `path`. The preset's full config comes
+/// from `dime` itself: a one-step run into a scratch folder writes it, resolved, as its
+/// `config.toml`.
 pub fn write_run_config(
     dime: &Path,
     file: &SuiteFile,
-    algo: &str,
-    preset: &str,
+    entry: &AlgorithmEntry,
     task: &str,
     steps: u64,
     path: &Path,
 ) -> Result<()> {
+    let (algo, preset) = (entry.algo.get_ref().as_str(), entry.preset.get_ref().as_str());
     let parent = path.parent().context("config path has no folder")?;
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     let scratch = parent.join(format!(".template-{}", task_slug(task)));
@@ -138,7 +139,8 @@ pub fn write_run_config(
     let loop_table =
         config.get_mut("loop").and_then(|l| l.as_table_mut()).context("the run config has no [loop] table")?;
     loop_table.insert("total_steps".into(), toml::Value::Integer(steps as i64));
-    for (key, value) in file.suite.loop_settings.entries() {
+    let lanes = entry.num_envs.as_ref().map(|n| ("num_envs", *n.get_ref() as i64));
+    for (key, value) in file.suite.loop_settings.entries().into_iter().chain(lanes) {
         if !loop_table.contains_key(key) {
             bail!("the run config's [loop] has no `{key}`; this `dime` is older or newer than xtask");
         }
@@ -171,7 +173,7 @@ pub fn plan_runs(
             let steps = task.budget(algo);
             let name = format!("{algo}-{preset}");
             let config = out.join("configs").join(&name).join(format!("{}.toml", task_slug(id)));
-            write_run_config(dime, file, algo, preset, id, steps, &config)?;
+            write_run_config(dime, file, entry, id, steps, &config)?;
             for &seed in seeds {
                 runs.push(PlannedRun {
                     algo: algo.clone(),

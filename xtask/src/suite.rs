@@ -78,6 +78,10 @@ pub struct AlgorithmEntry {
     pub algo: Spanned<String>,
     /// Preset name as `dime list presets` prints it.
     pub preset: Spanned<String>,
+    /// Environments stepped together in this algorithm's runs (the run config's
+    /// `loop.num_envs`); left out keeps the preset's (one). Every step budget of the algorithm
+    /// must then be a multiple of it.
+    pub num_envs: Option<Spanned<usize>>,
 }
 
 /// One task of a suite.
@@ -184,6 +188,23 @@ impl SuiteFile {
                     self.at(a.algo.span().start),
                     a.algo.get_ref(),
                     a.preset.get_ref()
+                );
+            }
+        }
+        for a in &s.algorithms {
+            let Some(lanes) = &a.num_envs else { continue };
+            let n = *lanes.get_ref();
+            if n == 0 {
+                anyhow::bail!("{}: `num_envs` must be positive", self.at(lanes.span().start));
+            }
+            let algo = a.algo.get_ref();
+            if let Some(t) = s.tasks.iter().find(|t| !t.budget(algo).is_multiple_of(n as u64)) {
+                anyhow::bail!(
+                    "{}: {algo}'s budget on `{}`, {} steps, is not a multiple of its num_envs = {n} (set at {})",
+                    self.at(t.id.span().start),
+                    t.id.get_ref(),
+                    t.budget(algo),
+                    self.at(lanes.span().start)
                 );
             }
         }
@@ -368,6 +389,19 @@ steps = 1000
         assert!(error(&GOOD.replace("seeds = [0, 1]", "seeds = []")).starts_with("suites/bad.toml:2:"));
         assert!(error(&GOOD.replace("[0, 1]", "[1, 1]")).contains("twice"));
         assert!(error(&GOOD.replace("dime = 200", "sac = 200")).contains("not an algorithm of this suite"));
+    }
+
+    #[test]
+    fn num_envs_must_be_positive_and_divide_every_budget_of_its_algorithm() {
+        let with = |n: &str| GOOD.replace("preset = \"smoke\"", &format!("preset = \"smoke\"\nnum_envs = {n}"));
+        let file = SuiteFile::parse(Path::new("s.toml"), &with("4")).unwrap();
+        assert_eq!(file.suite.algorithms[0].num_envs.as_ref().map(|n| *n.get_ref()), Some(4));
+        let line = with("0").lines().position(|l| l == "num_envs = 0").unwrap() + 1;
+        let msg = error(&with("0"));
+        assert!(msg.starts_with(&format!("suites/bad.toml:{line}:")) && msg.contains("positive"), "{msg}");
+        // dime's budget on Pendulum is 200 steps, not a multiple of 3.
+        let msg = error(&with("3"));
+        assert!(msg.contains("`gym/Pendulum-v1`, 200 steps, is not a multiple of its num_envs = 3"), "{msg}");
     }
 
     #[test]
