@@ -16,8 +16,12 @@ pub(crate) struct TreeLayout {
     row_start: Vec<usize>,
     /// The dof (column) of each stored entry.
     column: Vec<usize>,
-    /// For each stored entry, where the row of its dof starts (`row_start[column[e]]`).
-    column_row_start: Vec<usize>,
+    /// The elimination step of each off-diagonal entry `e` (row `k`, column `i`) as `(target,
+    /// source)` index pairs, `updates[update_start[e]..update_start[e + 1]]`: row `i` loses
+    /// `L_ki·M_kj` over the rest of row `k` from `e` on. Precomputed pairs instead of a loop over
+    /// the two rows: the rows are a few entries long, and the loop's setup cost more than its work.
+    update_start: Vec<usize>,
+    updates: Vec<(u32, u32)>,
 }
 
 impl TreeLayout {
@@ -33,8 +37,19 @@ impl TreeLayout {
             }
             row_start.push(column.len());
         }
-        let column_row_start = column.iter().map(|&d| row_start[d]).collect();
-        TreeLayout { row_start, column, column_row_start }
+        let mut update_start = vec![0];
+        let mut updates = Vec::new();
+        for k in 0..parent.len() {
+            let (start, end) = (row_start[k], row_start[k + 1]);
+            update_start.push(updates.len());
+            for e in start + 1..end {
+                // Row i = k's ancestor at e starts at `row_start[column[e]]`, before row k.
+                let target = row_start[column[e]];
+                updates.extend((e..end).enumerate().map(|(t, source)| ((target + t) as u32, source as u32)));
+                update_start.push(updates.len());
+            }
+        }
+        TreeLayout { row_start, column, update_start, updates }
     }
 
     fn n(&self) -> usize {
@@ -95,28 +110,23 @@ impl TreeFactor {
                 self.ld[start] += scale * x;
             }
         }
+        let ld = &mut self.ld[..];
         for k in (0..layout.n()).rev() {
             let row = layout.row(k);
-            let d_k = self.ld[row.start];
+            let d_k = ld[row.start];
             // Positive and finite (NaN fails both comparisons).
             if !(d_k > 0.0 && d_k < f64::INFINITY) {
                 return false;
             }
             self.diag_inv[k] = 1.0 / d_k;
-            // Rows of k's ancestors come before row k in the storage.
-            let (before, rest) = self.ld.split_at_mut(row.start);
-            let row_k = &mut rest[..row.len()];
-            for m in 1..row_k.len() {
-                let l_ki = row_k[m] / d_k;
-                // Row i = k's m-th ancestor (i and its ancestors) loses l_ki·M_kj over the same
+            for e in row.start + 1..row.end {
+                // Row i = k's ancestor at e (i and its ancestors) loses l_ki·M_kj over the same
                 // ancestors j: the rest of row k, still unscaled.
-                let start_i = layout.column_row_start[row.start + m];
-                let rest_k = &row_k[m..];
-                let row_i = &mut before[start_i..start_i + rest_k.len()];
-                for (target, &m_kj) in row_i.iter_mut().zip(rest_k) {
-                    *target -= l_ki * m_kj;
+                let l_ki = ld[e] / d_k;
+                for &(target, source) in &layout.updates[layout.update_start[e]..layout.update_start[e + 1]] {
+                    ld[target as usize] -= l_ki * ld[source as usize];
                 }
-                row_k[m] = l_ki;
+                ld[e] = l_ki;
             }
         }
         true
@@ -130,8 +140,9 @@ impl TreeFactor {
                 continue;
             }
             let row = layout.row(i);
-            for e in row.start + 1..row.end {
-                x[layout.column[e]] -= self.ld[e] * x_i;
+            let off_diagonal = row.start + 1..row.end;
+            for (&j, &l) in layout.column[off_diagonal.clone()].iter().zip(&self.ld[off_diagonal]) {
+                x[j] -= l * x_i;
             }
         }
     }
@@ -144,9 +155,10 @@ impl TreeFactor {
         }
         for i in 0..layout.n() {
             let row = layout.row(i);
+            let off_diagonal = row.start + 1..row.end;
             let mut s = x[i];
-            for e in row.start + 1..row.end {
-                s -= self.ld[e] * x[layout.column[e]];
+            for (&j, &l) in layout.column[off_diagonal.clone()].iter().zip(&self.ld[off_diagonal]) {
+                s -= l * x[j];
             }
             x[i] = s;
         }
