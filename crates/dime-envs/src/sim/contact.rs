@@ -224,19 +224,23 @@ impl Data {
         for (g, pose) in self.geom_poses.iter_mut().enumerate() {
             if collision.geoms[g].shape.is_some() {
                 let geom = &model.spec.geoms[g];
-                let (xpos, xquat) = (self.xpos[geom.body], self.xquat[geom.body]);
-                *pose = GeomPose {
-                    pos: add3(xpos, mat_vec(&self.xmat[geom.body], geom.pos)),
-                    mat: quat_to_mat(quat_mul(xquat, geom.quat)),
-                };
+                pose.pos = add3(self.xpos[geom.body], mat_vec(&self.xmat[geom.body], geom.pos));
             }
         }
+        // A geom's orientation is computed when a pair needs it: a plane's for the bounding test
+        // (its normal), any geom's once its pair passes that test.
+        self.geom_mat_ready.fill(false);
         for pair in &collision.pairs {
             let (g1, g2, shape1, shape2) = (pair.geom1, pair.geom2, pair.shape1, pair.shape2);
-            let (pose1, pose2) = (&self.geom_poses[g1], &self.geom_poses[g2]);
-            if bounds_apart(shape1, pose1, shape2, pose2, pair.margin) {
+            if shape1 == GeomShape::Plane {
+                self.geom_mat(model, g1);
+            }
+            if bounds_apart(shape1, &self.geom_poses[g1], shape2, &self.geom_poses[g2], pair.margin) {
                 continue;
             }
+            self.geom_mat(model, g1);
+            self.geom_mat(model, g2);
+            let (pose1, pose2) = (&self.geom_poses[g1], &self.geom_poses[g2]);
             for point in collide(shape1, pose1, shape2, pose2, pair.margin).into_iter().flatten() {
                 self.contacts.push(Contact {
                     geom1: g1,
@@ -254,6 +258,15 @@ impl Data {
                     efc_address: 0,
                 });
             }
+        }
+    }
+
+    /// Make sure `geom_poses[g].mat` describes the current kinematics.
+    fn geom_mat(&mut self, model: &super::model::Model, g: usize) {
+        if !self.geom_mat_ready[g] {
+            let geom = &model.spec.geoms[g];
+            self.geom_poses[g].mat = quat_to_mat(quat_mul(self.xquat[geom.body], geom.quat));
+            self.geom_mat_ready[g] = true;
         }
     }
 }

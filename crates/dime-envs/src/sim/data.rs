@@ -71,6 +71,8 @@ pub struct Data {
     pub(crate) evaluated_cvel: Vec<Spatial>,
     /// World poses of the collision geoms (refreshed by collision detection).
     pub(crate) geom_poses: Vec<super::collision::GeomPose>,
+    /// Whether `geom_poses[g].mat` is up to date (collision detection computes it on demand).
+    pub(crate) geom_mat_ready: Vec<bool>,
     /// Active contacts (capacity preallocated for the model's maximum).
     pub(crate) contacts: Vec<Contact>,
     /// Constraint rows and solver workspace.
@@ -144,6 +146,7 @@ impl Data {
             evaluated_cinert: vec![SpatialInertia::default(); nbody],
             evaluated_cvel: vec![[0.0; 6]; nbody],
             geom_poses: vec![super::collision::GeomPose { pos: [0.0; 3], mat: MAT3_IDENTITY }; model.spec.geoms.len()],
+            geom_mat_ready: vec![false; model.spec.geoms.len()],
             contacts: Vec::with_capacity(model.collision.as_ref().map_or(0, |c| c.max_contacts)),
             efc: Efc::new(model.max_rows, nv),
             solver_mode: SolverMode::PgsPolish,
