@@ -221,25 +221,29 @@ impl Data {
     pub(crate) fn collide(&mut self, model: &super::model::Model) {
         self.contacts.clear();
         let Some(collision) = &model.collision else { return };
+        // Orientations: a plane's now (the bounding test reads its normal), a capsule's once a pair
+        // of it passes that test, a sphere's never (collision reads only its centre).
         for (g, pose) in self.geom_poses.iter_mut().enumerate() {
-            if collision.geoms[g].shape.is_some() {
-                let geom = &model.spec.geoms[g];
-                pose.pos = add3(self.xpos[geom.body], mat_vec(&self.xmat[geom.body], geom.pos));
+            let Some(shape) = collision.geoms[g].shape else { continue };
+            let geom = &model.spec.geoms[g];
+            pose.pos = add3(self.xpos[geom.body], mat_vec(&self.xmat[geom.body], geom.pos));
+            self.geom_mat_ready[g] = shape == GeomShape::Plane;
+            if shape == GeomShape::Plane {
+                pose.mat = quat_to_mat(quat_mul(self.xquat[geom.body], geom.quat));
             }
         }
-        // A geom's orientation is computed when a pair needs it: a plane's for the bounding test
-        // (its normal), any geom's once its pair passes that test.
-        self.geom_mat_ready.fill(false);
         for pair in &collision.pairs {
             let (g1, g2, shape1, shape2) = (pair.geom1, pair.geom2, pair.shape1, pair.shape2);
-            if shape1 == GeomShape::Plane {
-                self.geom_mat(model, g1);
-            }
             if bounds_apart(shape1, &self.geom_poses[g1], shape2, &self.geom_poses[g2], pair.margin) {
                 continue;
             }
-            self.geom_mat(model, g1);
-            self.geom_mat(model, g2);
+            for (g, shape) in [(g1, shape1), (g2, shape2)] {
+                if matches!(shape, GeomShape::Capsule { .. }) && !self.geom_mat_ready[g] {
+                    let geom = &model.spec.geoms[g];
+                    self.geom_poses[g].mat = quat_to_mat(quat_mul(self.xquat[geom.body], geom.quat));
+                    self.geom_mat_ready[g] = true;
+                }
+            }
             let (pose1, pose2) = (&self.geom_poses[g1], &self.geom_poses[g2]);
             for point in collide(shape1, pose1, shape2, pose2, pair.margin).into_iter().flatten() {
                 self.contacts.push(Contact {
@@ -258,15 +262,6 @@ impl Data {
                     efc_address: 0,
                 });
             }
-        }
-    }
-
-    /// Make sure `geom_poses[g].mat` describes the current kinematics.
-    fn geom_mat(&mut self, model: &super::model::Model, g: usize) {
-        if !self.geom_mat_ready[g] {
-            let geom = &model.spec.geoms[g];
-            self.geom_poses[g].mat = quat_to_mat(quat_mul(self.xquat[geom.body], geom.quat));
-            self.geom_mat_ready[g] = true;
         }
     }
 }

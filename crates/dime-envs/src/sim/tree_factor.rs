@@ -8,6 +8,20 @@
 //! `k` are a suffix of `k`'s row, so each elimination step is one contiguous `axpy`. A
 //! factorisation costs `Σ_k depth_k²` operations instead of `n³/6` for dense Cholesky.
 
+/// From this many updates on, an elimination step runs as one loop over the two contiguous rows
+/// (vectorised) instead of over its precomputed index pairs (deep trees such as the humanoids').
+const LONG_UPDATE: usize = 8;
+
+/// `ld[target..] −= l·ld[sources]`, for a target range that ends before `sources` starts (kept
+/// out of line: inlined, its vectorised loop slowed the short-row path around it).
+#[inline(never)]
+fn subtract_scaled(ld: &mut [f64], target: usize, sources: std::ops::Range<usize>, l: f64) {
+    let (before, rest) = ld.split_at_mut(sources.start);
+    for (t, &m) in before[target..target + sources.len()].iter_mut().zip(&rest[..sources.len()]) {
+        *t -= l * m;
+    }
+}
+
 /// Which entries of a tree-structured `n × n` matrix are stored: row `k` is
 /// `[k, parent(k), parent(parent(k)), …]` up to its root dof.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,7 +33,7 @@ pub(crate) struct TreeLayout {
     /// The elimination step of each off-diagonal entry `e` (row `k`, column `i`) as `(target,
     /// source)` index pairs, `updates[update_start[e]..update_start[e + 1]]`: row `i` loses
     /// `L_ki·M_kj` over the rest of row `k` from `e` on. Precomputed pairs instead of a loop over
-    /// the two rows: the rows are a few entries long, and the loop's setup cost more than its work.
+    /// the two rows: most rows are a few entries long, and that loop's setup cost more than its work.
     update_start: Vec<usize>,
     updates: Vec<(u32, u32)>,
 }
@@ -123,8 +137,14 @@ impl TreeFactor {
                 // Row i = k's ancestor at e (i and its ancestors) loses l_ki·M_kj over the same
                 // ancestors j: the rest of row k, still unscaled.
                 let l_ki = ld[e] / d_k;
-                for &(target, source) in &layout.updates[layout.update_start[e]..layout.update_start[e + 1]] {
-                    ld[target as usize] -= l_ki * ld[source as usize];
+                let updates = &layout.updates[layout.update_start[e]..layout.update_start[e + 1]];
+                if updates.len() < LONG_UPDATE {
+                    for &(target, source) in updates {
+                        ld[target as usize] -= l_ki * ld[source as usize];
+                    }
+                } else {
+                    // Both ranges are contiguous, and row i lies before row k.
+                    subtract_scaled(ld, updates[0].0 as usize, e..row.end, l_ki);
                 }
                 ld[e] = l_ki;
             }
