@@ -9,6 +9,10 @@
 //! figures for the same protocol where the design notes give them (one AMD EPYC core, Python
 //! bindings, `mj_step` only — MuJoCo computes no observation or reward there). Both are one core:
 //! run with `RAYON_NUM_THREADS=1` and nothing else on the machine for comparable figures.
+//! Those figures come from another machine, so the table's ratios are not the design's
+//! same-machine comparison: `crates/dime-envs/tools/mujoco_protocol_b.py` prints MuJoCo's side on
+//! this machine in the same columns; run it and this table alternately a few times
+//! (`PROTOCOL_B_RUNS=3 PROTOCOL_B_TASKS=...`) and compare each side's best run.
 
 use std::time::Instant;
 
@@ -184,7 +188,7 @@ fn protocol_b_table() {
             }
             None => ("–".into(), "–".into()),
         };
-        let k = |x: f64| format!("{:.0}k", x / 1e3);
+        let k = |x: f64| format!("{:.1}k", x / 1e3);
         println!("| {id} | {} / {} / {} | {reference} | {ratio} |", k(median), k(best), k(per_cpu));
     }
 }
