@@ -296,7 +296,7 @@ impl Agent for PpoAgent {
             return Ok(none);
         }
         let ended = t.terminated || t.truncated;
-        let reward = self.normalisers.reward(t.reward, t.terminated, self.cfg.gamma);
+        let reward = self.normalisers.reward(lane, t.reward, t.terminated, self.cfg.gamma);
         let next_value = if t.terminated {
             0.0
         } else {

@@ -41,30 +41,36 @@ impl RunningMeanStd {
     }
 }
 
-/// Gymnasium's `NormalizeReward`: rewards divided by the running std of the discounted return
-/// (restarted at a terminal state), clipped.
+/// Gymnasium's `NormalizeReward` (and its vector form): rewards divided by the running std of
+/// the discounted return, clipped. Each environment lane keeps its own discounted return
+/// (restarted at a terminal state); the statistics are shared by all lanes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RewardScaler {
     /// Statistics of the discounted return.
     pub return_stats: RunningMeanStd,
-    /// The running discounted return.
-    pub discounted_return: f64,
+    /// The running discounted return of each lane (grown on first use).
+    pub discounted_returns: Vec<f64>,
 }
 
 impl Default for RewardScaler {
     fn default() -> Self {
-        Self { return_stats: RunningMeanStd::new(1), discounted_return: 0.0 }
+        Self { return_stats: RunningMeanStd::new(1), discounted_returns: vec![0.0] }
     }
 }
 
 impl RewardScaler {
-    /// Move the statistics with `reward` (discount `gamma` per call) and return
-    /// `clip(reward / √(Var[return] + 1e-8), ±clip)`.
-    pub fn scale(&mut self, reward: f32, terminated: bool, gamma: f64, clip: f64) -> f32 {
-        self.discounted_return = self.discounted_return * gamma + f64::from(reward);
-        self.return_stats.update(&[self.discounted_return]);
+    /// Move `lane`'s discounted return and the statistics with `reward` (discount `gamma` per
+    /// environment step of that lane) and return `clip(reward / √(Var[return] + 1e-8), ±clip)`.
+    pub fn scale(&mut self, lane: usize, reward: f32, terminated: bool, gamma: f64, clip: f64) -> f32 {
+        if self.discounted_returns.len() <= lane {
+            self.discounted_returns.resize(lane + 1, 0.0);
+        }
+        let ret = &mut self.discounted_returns[lane];
+        *ret = *ret * gamma + f64::from(reward);
+        self.return_stats.update(&[*ret]);
         if terminated {
-            self.discounted_return = 0.0;
+            *ret = 0.0;
         }
         (f64::from(reward) / (self.return_stats.var[0] + 1e-8).sqrt()).clamp(-clip, clip) as f32
     }
@@ -110,10 +116,11 @@ impl Normalisers {
         out
     }
 
-    /// The reward as learned from (moving the return statistics, discount `gamma` per call).
-    pub fn reward(&mut self, reward: f32, terminated: bool, gamma: f64) -> f32 {
+    /// The reward of environment lane `lane` as learned from (moving that lane's discounted
+    /// return, discount `gamma` per call for that lane, and the shared statistics).
+    pub fn reward(&mut self, lane: usize, reward: f32, terminated: bool, gamma: f64) -> f32 {
         match &mut self.rewards {
-            Some(scaler) => scaler.scale(reward, terminated, gamma, self.clip),
+            Some(scaler) => scaler.scale(lane, reward, terminated, gamma, self.clip),
             None => reward,
         }
     }
@@ -147,5 +154,31 @@ mod tests {
         stats.normalise(&[100.0, 1.0], 10.0, &mut out);
         assert_eq!(out[0], 10.0, "clipped");
         assert!(out[1].abs() < 1e-3);
+    }
+
+    /// Lanes stepped together each discount their own return: interleaving two lanes gives the
+    /// return statistics of the two lanes' own discounted returns, and one lane's terminal state
+    /// restarts only its own return (one return shared by all lanes, as before, discounted per
+    /// call across lanes and mixed their rewards).
+    #[test]
+    fn each_lane_discounts_its_own_return() {
+        let (gamma, rewards) = (0.5, [[1.0f32, 10.0], [2.0, 20.0], [4.0, 40.0]]);
+        let mut scaler = RewardScaler::default();
+        let mut expected = RunningMeanStd::new(1);
+        let mut returns = [0.0f64; 2];
+        for (t, step) in rewards.iter().enumerate() {
+            for (lane, &r) in step.iter().enumerate() {
+                // Lane 0 terminates at t = 1.
+                let terminated = lane == 0 && t == 1;
+                scaler.scale(lane, r, terminated, gamma, 10.0);
+                returns[lane] = returns[lane] * gamma + f64::from(r);
+                expected.update(&[returns[lane]]);
+                if terminated {
+                    returns[lane] = 0.0;
+                }
+            }
+        }
+        assert_eq!(scaler.discounted_returns, vec![4.0, 40.0 + 0.5 * (20.0 + 0.5 * 10.0)]);
+        assert_eq!(scaler.return_stats, expected);
     }
 }

@@ -370,7 +370,7 @@ impl Agent for DiffPpoAgent {
             let v = host(&self.value.forward(&next_obs, &x0_next, &[0], None)?.detach())?[0];
             (v, self.step_one(&next_obs, &x0_next, 0, rng)?.2)
         };
-        let reward = self.normalisers.reward(t.reward, t.terminated, self.cfg.gamma);
+        let reward = self.normalisers.reward(lane, t.reward, t.terminated, self.cfg.gamma);
         let following: Vec<f32> =
             (1..=k_steps).map(|j| if j < k_steps { p.log_ratio[j] } else { next_ratio }).collect();
         let soft = self.augmented.soft_steps(reward, alpha, &following, t.terminated, t.truncated);
