@@ -43,6 +43,17 @@ pub fn normalise_advantages(advantages: &mut [f32]) {
     advantages.iter_mut().for_each(|a| *a = (*a - mean) / (std + 1e-8));
 }
 
+/// DiffPPO's entropy-augmented advantage (dmerl.md §5): `Â_b = A_b − α·(ℓ_b − mean ℓ)` in place;
+/// returns `mean ℓ`. `ℓ_b` must be the log-ratio of row b's own sample `x_{k+1}`, the one whose
+/// probability ratio the surrogate takes: the score-function gradient of `α·E[ℓ]` is
+/// `E[∇ log π(x_{k+1})·α·(ℓ(x_{k+1}) − mean ℓ)]`, while an ℓ of an independent fresh sample is a
+/// function of the state alone, a baseline whose expected gradient is zero (only noise).
+pub fn centred_entropy_advantages(advantages: &mut [f32], log_ratio: &[f32], alpha: f32) -> f32 {
+    let mean = log_ratio.iter().sum::<f32>() / log_ratio.len().max(1) as f32;
+    advantages.iter_mut().zip(log_ratio).for_each(|(a, l)| *a -= alpha * (l - mean));
+    mean
+}
+
 /// `(approx KL, clip fraction)`: `mean((ρ − 1) − log ρ)` and the share of ratios with `|ρ − 1| > ε`.
 pub fn ratio_diagnostics(ratio: &Tensor, log_ratio: &Tensor, clip: f64) -> Result<(f64, f64), AlgoError> {
     let approx_kl = f64::from(((ratio - 1.0)? - log_ratio)?.mean_all()?.to_scalar::<f32>()?);
@@ -77,5 +88,9 @@ mod tests {
         let (kl, fraction) = ratio_diagnostics(&t(&[1.0, 1.5]), &t(&[0.0, 1.5f32.ln()]), 0.2).unwrap();
         assert!((kl - (0.5 - 1.5f64.ln()) / 2.0).abs() < 1e-6);
         assert_eq!(fraction, 0.5);
+        // ℓ = 1, 3 (mean 2), α = 0.5: Â = A − 0.5·(ℓ − 2).
+        let mut adv = [1.0f32, 1.0];
+        assert_eq!(centred_entropy_advantages(&mut adv, &[1.0, 3.0], 0.5), 2.0);
+        assert_eq!(adv, [1.5, 0.5]);
     }
 }

@@ -9,5 +9,7 @@ mod wpo;
 
 pub use gae::{gae, GaeInputs};
 pub use lanes::Lanes;
-pub use losses::{clipped_surrogate_loss, normalise_advantages, ratio_diagnostics, value_loss};
+pub use losses::{
+    centred_entropy_advantages, clipped_surrogate_loss, normalise_advantages, ratio_diagnostics, value_loss,
+};
 pub use wpo::{gaussian_kl, gaussian_log_density, gaussian_score, wpo_surrogate, wpo_surrogate_rows};

@@ -8,8 +8,8 @@
 //! sample at `(s', x_0', 0)` after the environment step) and discounts `γ_k` (§3). After
 //! `rollout_steps` environment steps: GAE over the augmented transitions, then `epochs` passes of
 //! minibatches mixing all k with a per-step ratio, the centred entropy term
-//! `Â = A − α·(ℓ_k − mean ℓ)` (ℓ_k recomputed under the current θ with a fresh sample) and PPO's
-//! clipped surrogate and value loss.
+//! `Â = A − α·(ℓ_k − mean ℓ)` (ℓ_k recomputed under the current θ at the stored `x_{k+1}`, the
+//! sample whose ratio is taken) and PPO's clipped surrogate and value loss.
 
 use candle_core::{DType, Device, Tensor};
 use dime_diffusion::{ActingPolicy, DiffusionPolicy, FRICTION_RAW, STEP_SIZE_RAW};
@@ -25,7 +25,8 @@ use crate::dmerl::net::AugmentedMlp;
 use crate::dmerl::AugmentedConfig;
 use crate::error::AlgoError;
 use crate::onpolicy::{
-    clipped_surrogate_loss, gae, normalise_advantages, ratio_diagnostics, value_loss, GaeInputs, Lanes,
+    centred_entropy_advantages, clipped_surrogate_loss, gae, normalise_advantages, ratio_diagnostics, value_loss,
+    GaeInputs, Lanes,
 };
 use crate::ppo::Normalisers;
 use crate::replay::ReplayBuffer;
@@ -211,12 +212,27 @@ impl DiffPpoAgent {
             order.shuffle(rng);
             sums = [0.0; 5];
             for chunk in order.chunks_exact(size) {
-                let m = self.minibatch_step(&r, chunk, &advantages, &returns, rng)?;
+                let m = self.minibatch_step(&r, chunk, &advantages, &returns)?;
                 sums.iter_mut().zip(m).for_each(|(s, v)| *s += v);
             }
         }
         self.acting = None;
         Ok(sums.iter().map(|s| Some(s / self.cfg.minibatches as f64)).collect())
+    }
+
+    /// Under the current θ, for the stored rows `(s, x_k, k) → x_{k+1}`: `log π_θ(x_{k+1}|x_k, s, k)`
+    /// with its gradient, and the detached `ℓ_k` of those same samples, which the centred entropy
+    /// term needs (the samples whose ratios the surrogate takes; see [`centred_entropy_advantages`]).
+    pub(super) fn taken_step_log_probs(
+        &self,
+        obs: &Tensor,
+        x: &Tensor,
+        steps: &[usize],
+        x_next: &Tensor,
+    ) -> Result<(Tensor, Vec<f32>), AlgoError> {
+        let step = self.policy.step_log_probs(obs, x, steps, x_next)?;
+        let taken = host(&step.log_ratio()?.detach())?;
+        Ok((step.generative, taken))
     }
 
     fn minibatch_step(
@@ -225,7 +241,6 @@ impl DiffPpoAgent {
         rows: &[usize],
         advantages: &[f32],
         returns: &[f32],
-        rng: &mut ChaCha8Rng,
     ) -> Result<[f64; 5], AlgoError> {
         let (o, d, b) = (self.obs_dim, self.act_dim, rows.len());
         let gather = |src: &[f32], w: usize| -> Vec<f32> {
@@ -238,17 +253,12 @@ impl DiffPpoAgent {
         let ret = Tensor::from_vec(gather(returns, 1), b, &Device::Cpu)?;
         let (obs_t, x_t, x_next_t) = (Self::tensor(&obs, b)?, Self::tensor(&x, b)?, Self::tensor(&x_next, b)?);
 
-        // ℓ_k under the current θ at the stored x_k, with a fresh sample (detached).
-        let eps = Tensor::from_vec(init::standard_normal(rng, b * d), (b, d), &Device::Cpu)?;
-        let fresh = host(&self.policy.sample_step(&obs_t, &x_t, &steps, &eps)?.1.log_ratio()?.detach())?;
-        let mean_fresh = fresh.iter().sum::<f32>() / b as f32;
+        let (log_pi, taken) = self.taken_step_log_probs(&obs_t, &x_t, &steps, &x_next_t)?;
         let mut adv = gather(advantages, 1);
         normalise_advantages(&mut adv);
-        let alpha = self.cfg.alpha as f32;
-        adv.iter_mut().zip(&fresh).for_each(|(a, l)| *a -= alpha * (l - mean_fresh));
+        let mean_taken = centred_entropy_advantages(&mut adv, &taken, self.cfg.alpha as f32);
         let adv = Tensor::from_vec(adv, b, &Device::Cpu)?;
 
-        let log_pi = self.policy.step_log_probs(&obs_t, &x_t, &steps, &x_next_t)?.generative;
         let log_ratio = (&log_pi - &old_log_pi)?;
         let ratio = log_ratio.exp()?;
         let policy_loss = clipped_surrogate_loss(&ratio, &adv, self.cfg.clip)?;
@@ -273,7 +283,7 @@ impl DiffPpoAgent {
         let scalar = |t: &Tensor| -> Result<f64, AlgoError> { Ok(f64::from(t.to_scalar::<f32>()?)) };
         let (approx_kl, clip_fraction) = ratio_diagnostics(&ratio, &log_ratio, self.cfg.clip)?;
         // The per-env-step entropy proxy of the code: H ≈ −K·mean(ℓ_k).
-        let entropy = -(self.cfg.sampler.diffusion_steps as f64) * f64::from(mean_fresh);
+        let entropy = -(self.cfg.sampler.diffusion_steps as f64) * f64::from(mean_taken);
         Ok([scalar(&policy_loss)?, scalar(&value_loss)?, entropy, approx_kl, clip_fraction])
     }
 }
@@ -407,3 +417,6 @@ impl Agent for DiffPpoAgent {
         self.load_files(files)
     }
 }
+
+#[cfg(test)]
+mod tests;
