@@ -214,7 +214,7 @@ impl Data {
     pub(crate) fn position_velocity(&mut self, model: &Model) -> Result<(), SimError> {
         self.stage = Stage::None;
         self.position_stage(model);
-        if !self.mass_factor.factor(&model.dof_tree, &self.mass_compact, None) {
+        if !self.factor_mass(model) {
             return Err(SimError::Diverged { time: self.time, what: "mass matrix", index: 0, value: f64::NAN });
         }
         self.velocity_stage(model);
@@ -228,6 +228,8 @@ impl Data {
         self.kinematics(model);
         self.com_pos(model);
         self.crba(model);
+        // A new M: the damped factor (if any) is refactored with it.
+        self.scratch.damped_factor_of_current_mass = None;
     }
 
     /// Body velocities, bias and passive forces.

@@ -31,7 +31,10 @@ pub(crate) struct IntegratorScratch {
     delta_vel: Vec<f64>,
     delta_acc: Vec<f64>,
     /// The factor of `M + h·D`.
-    damped_factor: TreeFactor,
+    pub(crate) damped_factor: TreeFactor,
+    /// Whether `damped_factor` was factored with the current `M` (by [`Data::factor_mass`]), and
+    /// whether that succeeded.
+    pub(crate) damped_factor_of_current_mass: Option<bool>,
 }
 
 impl IntegratorScratch {
@@ -45,6 +48,7 @@ impl IntegratorScratch {
             delta_vel: vec![0.0; nv],
             delta_acc: vec![0.0; nv],
             damped_factor: TreeFactor::new(&model.dof_tree),
+            damped_factor_of_current_mass: None,
         }
     }
 }
@@ -130,7 +134,10 @@ impl Data {
         let damped = model.dof_damping.iter().any(|&d| d > 0.0);
         let acc = &mut s.delta_acc;
         if damped {
-            let ok = s.damped_factor.factor(&model.dof_tree, &self.mass_compact, Some((h, &model.dof_damping)));
+            let ok = match s.damped_factor_of_current_mass {
+                Some(ok) => ok,
+                None => s.damped_factor.factor(&model.dof_tree, &self.mass_compact, Some((h, &model.dof_damping))),
+            };
             for ((a, smooth), constraint) in acc.iter_mut().zip(&self.qfrc_smooth).zip(&self.qfrc_constraint) {
                 *a = smooth + constraint;
             }
@@ -147,6 +154,26 @@ impl Data {
         }
         integrate_pos(model, &mut self.qpos, &self.qvel, h);
         self.time += h;
+    }
+
+    /// Factor `M` (`false` if it is not positive definite); for Euler with implicit damping also
+    /// `M + h·D` in the same pass, for the step's integration.
+    pub(crate) fn factor_mass(&mut self, model: &Model) -> bool {
+        let s = &mut self.scratch;
+        let damped = model.spec.options.integrator == Integrator::Euler && model.dof_damping.iter().any(|&d| d > 0.0);
+        if !damped {
+            s.damped_factor_of_current_mass = None;
+            return self.mass_factor.factor(&model.dof_tree, &self.mass_compact, None);
+        }
+        let h = model.spec.options.timestep;
+        let (ok, damped_ok) = self.mass_factor.factor_pair(
+            &mut s.damped_factor,
+            &model.dof_tree,
+            &self.mass_compact,
+            (h, &model.dof_damping),
+        );
+        s.damped_factor_of_current_mass = Some(damped_ok);
+        ok
     }
 
     /// Classic fourth-order Runge–Kutta (MuJoCo's `mj_RungeKutta` with N = 4).

@@ -152,6 +152,52 @@ impl TreeFactor {
         true
     }
 
+    /// [`TreeFactor::factor`] of `m` into `self` and of `m + scale·diag(extra)` into `damped`, in
+    /// one pass over the elimination steps (Euler with implicit damping needs both each step).
+    /// Each factor sees the same operations in the same order as alone, so the results are the
+    /// same; `(ok, damped_ok)` as `factor` would return them (if a pivot fails, each is redone alone).
+    pub fn factor_pair(
+        &mut self,
+        damped: &mut TreeFactor,
+        layout: &TreeLayout,
+        m: &[f64],
+        (scale, extra): (f64, &[f64]),
+    ) -> (bool, bool) {
+        self.ld.copy_from_slice(m);
+        damped.ld.copy_from_slice(m);
+        for (&start, x) in layout.row_start.iter().zip(extra) {
+            damped.ld[start] += scale * x;
+        }
+        let (a, b) = (&mut self.ld[..], &mut damped.ld[..]);
+        for k in (0..layout.n()).rev() {
+            let row = layout.row(k);
+            let (d_a, d_b) = (a[row.start], b[row.start]);
+            // Both positive and finite (NaN fails the comparisons).
+            if !(d_a > 0.0 && d_a < f64::INFINITY && d_b > 0.0 && d_b < f64::INFINITY) {
+                return (self.factor(layout, m, None), damped.factor(layout, m, Some((scale, extra))));
+            }
+            self.diag_inv[k] = 1.0 / d_a;
+            damped.diag_inv[k] = 1.0 / d_b;
+            for e in row.start + 1..row.end {
+                let (l_a, l_b) = (a[e] / d_a, b[e] / d_b);
+                let updates = &layout.updates[layout.update_start[e]..layout.update_start[e + 1]];
+                if updates.len() < LONG_UPDATE {
+                    for &(target, source) in updates {
+                        let (target, source) = (target as usize, source as usize);
+                        a[target] -= l_a * a[source];
+                        b[target] -= l_b * b[source];
+                    }
+                } else {
+                    subtract_scaled(a, updates[0].0 as usize, e..row.end, l_a);
+                    subtract_scaled(b, updates[0].0 as usize, e..row.end, l_b);
+                }
+                a[e] = l_a;
+                b[e] = l_b;
+            }
+        }
+        (true, true)
+    }
+
     /// `x ← L⁻ᵀ·x` (leaves to root). A vector supported on one chain of ancestors stays on it.
     pub fn solve_lt(&self, layout: &TreeLayout, x: &mut [f64]) {
         for i in (0..layout.n()).rev() {
@@ -217,6 +263,15 @@ mod tests {
                 assert!((mx - b[i]).abs() < 1e-14, "shift {shift}, row {i}: {mx} vs {}", b[i]);
             }
         }
+        // One pass for M and M + h·D gives bitwise what two calls give.
+        let extra = [1.0, 2.0, 3.0, 4.0];
+        let (mut plain, mut damped) = (TreeFactor::new(&layout), TreeFactor::new(&layout));
+        assert_eq!(plain.factor_pair(&mut damped, &layout, &layout.compact(&m), (0.5, &extra)), (true, true));
+        let mut alone = TreeFactor::new(&layout);
+        assert!(alone.factor(&layout, &layout.compact(&m), None));
+        assert_eq!((&plain.ld, &plain.diag_inv), (&alone.ld, &alone.diag_inv));
+        assert!(alone.factor(&layout, &layout.compact(&m), Some((0.5, &extra))));
+        assert_eq!((&damped.ld, &damped.diag_inv), (&alone.ld, &alone.diag_inv));
         let chain = TreeLayout::new(&[None, Some(0)]);
         assert!(!TreeFactor::new(&chain).factor(&chain, &chain.compact(&[1.0, 2.0, 2.0, 1.0]), None));
     }
