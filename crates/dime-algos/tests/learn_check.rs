@@ -75,9 +75,10 @@ fn ppo_cpu_reaches_minus_400_on_pendulum_by_100000_steps() {
 
 /// Issue 8: "DiffPPO … on `gym/Pendulum-v1` reach[es] −400 or better within a budget you state and
 /// justify". 150 000 steps: the cpu preset (a 2 × 64 score network, K = 8, fixed step sizes,
-/// reward normalisation as PPO's) swung up by about 95 000 steps on seed 0 (−466 at 92 000, −254
-/// at 98 000, −146 at 129 000; 2026-11-22), somewhat later than Gaussian PPO, as each environment
-/// step is 8 augmented steps of credit assignment. About 6 minutes per seed on one core.
+/// reward normalisation as PPO's) first reached −400 at 88 064, 98 304 and 83 968 steps on seeds
+/// 0–2 (best −121, −99, −97; 2026-11-22, after the entropy term was moved onto the stored
+/// sample), somewhat later than Gaussian PPO, as each environment step is 8 augmented steps of
+/// credit assignment. About 3–6 minutes per seed on one core.
 #[test]
 #[ignore = "slow: cargo xtask learn-check"]
 fn diffppo_cpu_reaches_minus_400_on_pendulum_by_150000_steps() {
