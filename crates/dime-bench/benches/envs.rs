@@ -17,7 +17,7 @@
 use std::time::Instant;
 
 use criterion::{criterion_group, Criterion, Throughput};
-use dime_envs::{ids, make, Env, EnvConfig, VecEnv, VecStep};
+use dime_envs::{ids, make, Env, EnvConfig, Stepping, VecEnv, VecStep};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -193,10 +193,51 @@ fn protocol_b_table() {
     }
 }
 
+/// Lanes on the caller's thread against lanes on rayon's pool (issue 8: "use the second core for
+/// stepping"): 16 lanes, µs per vector step, best of 5 interleaved rounds of 100 steps each way,
+/// and what `Stepping::Auto` chose on the same VecEnv. Run with the threads you train with.
+fn lane_scheduling_table() {
+    const LANES: usize = 16;
+    println!(
+        "\n| task, {LANES} lanes ({} threads) | sequential µs / vector step | parallel | ratio | Auto chose |",
+        rayon::current_num_threads()
+    );
+    println!("| --- | --- | --- | --- | --- |");
+    for id in ["gym/Pendulum-v1", "dmc/cheetah-run", "gym/HalfCheetah-v5", "gym/Humanoid-v5"] {
+        let mut venv = VecEnv::new(id, LANES, 0, &EnvConfig::default()).unwrap();
+        let spec = venv.spec().clone();
+        let acts: Vec<f32> = actions(&spec.act_low, &spec.act_high, 100 * LANES).iter().map(|&a| a as f32).collect();
+        let mut obs = vec![0.0f32; LANES * spec.obs_dim];
+        let mut out = VecStep::new(LANES, spec.obs_dim);
+        venv.reset(&mut obs).unwrap();
+        let mut time = |venv: &mut VecEnv, stepping: Stepping| {
+            venv.set_stepping(stepping);
+            let start = Instant::now();
+            for a in acts.chunks(LANES * spec.act_dim) {
+                venv.step(a, &mut out).unwrap();
+            }
+            start.elapsed().as_secs_f64() * 1e6 / 100.0
+        };
+        let (mut sequential, mut parallel) = (f64::INFINITY, f64::INFINITY);
+        for _ in 0..5 {
+            sequential = sequential.min(time(&mut venv, Stepping::Sequential));
+            parallel = parallel.min(time(&mut venv, Stepping::Parallel));
+        }
+        time(&mut venv, Stepping::Auto);
+        let chose = match venv.steps_in_parallel() {
+            Some(true) => "parallel",
+            Some(false) => "sequential",
+            None => "undecided",
+        };
+        println!("| {id} | {sequential:.1} | {parallel:.1} | {:.2}× | {chose} |", sequential / parallel);
+    }
+}
+
 criterion_group!(benches, scalar_steps, vector_steps, protocol_b);
 
 fn main() {
     benches();
     protocol_b_table();
+    lane_scheduling_table();
     Criterion::default().configure_from_args().final_summary();
 }

@@ -46,5 +46,5 @@ pub use error::{EnvError, PythonErrorKind};
 pub use registry::{close_matches, ids, make, make_unit, spec, EnvConfig};
 pub use rng::{env_rng, lane_seed, splitmix64, EnvRng};
 pub use spec::{EnvSpec, ObsField, StepOut};
-pub use vec_env::{VecEnv, VecEnvSnapshot, VecStep};
+pub use vec_env::{Stepping, VecEnv, VecEnvSnapshot, VecStep, PROBE_CALLS};
 pub use wrappers::{rescale_from_unit, rescale_to_unit, RescaleAction};

@@ -5,7 +5,16 @@
 //! resets, and returns the reset observation in `obs` (Gymnasium `AutoresetMode.SAME_STEP`).
 //! Lane i seeds its stream with [`lane_seed`]`(seed, i)`, so results never depend on how lanes
 //! are scheduled. Observations and actions cross this boundary as f32.
+//!
+//! Lanes can step on rayon's pool, one lane per task ([`Stepping`]): each lane reads only its
+//! own action and writes only its own outputs, so the results are the same bitwise whichever way
+//! the lanes run. [`Stepping::Auto`] (the default) times the first calls both ways and keeps the
+//! faster: the embedded classic tasks step in about 0.1 µs and stay on the caller's thread,
+//! simulator tasks with many lanes use the second core.
 
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::env::{Env, EnvSnapshot};
@@ -87,16 +96,49 @@ pub struct VecEnvSnapshot {
     pub n_diverged: u64,
 }
 
-/// N lanes of one task.
-pub struct VecEnv {
-    lanes: Vec<Box<dyn Env>>,
-    seed: u64,
-    seeded: bool,
+/// How [`VecEnv::step`] runs its lanes. The results do not depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stepping {
+    /// Time the first [`PROBE_CALLS`] calls on the caller's thread and the next as many on
+    /// rayon's pool, then keep the faster (one lane or one thread: always sequential).
+    Auto,
+    /// Every lane on the caller's thread, in lane order.
+    Sequential,
+    /// The lanes as tasks on rayon's pool.
+    Parallel,
+}
+
+/// Calls timed each way by [`Stepping::Auto`].
+pub const PROBE_CALLS: u32 = 8;
+
+/// Where [`Stepping::Auto`] is in its choice.
+#[derive(Debug, Clone, Copy)]
+enum Schedule {
+    /// `calls` calls done; total time of the sequential and the parallel ones.
+    Probing {
+        calls: u32,
+        sequential: Duration,
+        parallel: Duration,
+    },
+    Decided(bool),
+}
+
+/// One lane's scratch space and running episode.
+struct Lane {
+    env: Box<dyn Env>,
     obs_f64: Vec<f64>,
     act_f64: Vec<f64>,
-    running_return: Vec<f64>,
-    running_len: Vec<u32>,
+    running_return: f64,
+    running_len: u32,
+}
+
+/// N lanes of one task.
+pub struct VecEnv {
+    lanes: Vec<Lane>,
+    seed: u64,
+    seeded: bool,
     n_diverged: u64,
+    schedule: Schedule,
 }
 
 impl VecEnv {
@@ -119,17 +161,18 @@ impl VecEnv {
                 bad.spec().act_dim
             )));
         }
-        let n = lanes.len();
-        Ok(Self {
-            lanes,
-            seed,
-            seeded: false,
-            obs_f64: vec![0.0; obs_dim],
-            act_f64: vec![0.0; act_dim],
-            running_return: vec![0.0; n],
-            running_len: vec![0; n],
-            n_diverged: 0,
-        })
+        let lanes = lanes
+            .into_iter()
+            .map(|env| Lane {
+                env,
+                obs_f64: vec![0.0; obs_dim],
+                act_f64: vec![0.0; act_dim],
+                running_return: 0.0,
+                running_len: 0,
+            })
+            .collect();
+        let schedule = Schedule::Probing { calls: 0, sequential: Duration::ZERO, parallel: Duration::ZERO };
+        Ok(Self { lanes, seed, seeded: false, n_diverged: 0, schedule })
     }
 
     /// Number of lanes.
@@ -139,7 +182,25 @@ impl VecEnv {
 
     /// The spec shared by all lanes.
     pub fn spec(&self) -> &EnvSpec {
-        self.lanes[0].spec()
+        self.lanes[0].env.spec()
+    }
+
+    /// Choose how lanes step from now on ([`Stepping::Auto`] probes again).
+    pub fn set_stepping(&mut self, stepping: Stepping) {
+        self.schedule = match stepping {
+            Stepping::Auto => Schedule::Probing { calls: 0, sequential: Duration::ZERO, parallel: Duration::ZERO },
+            Stepping::Sequential => Schedule::Decided(false),
+            Stepping::Parallel => Schedule::Decided(true),
+        };
+    }
+
+    /// Whether the lanes step on rayon's pool: decided (`Some`), or still being timed (`None`).
+    pub fn steps_in_parallel(&self) -> Option<bool> {
+        match self.schedule {
+            Schedule::Decided(parallel) => Some(parallel),
+            Schedule::Probing { .. } if self.lanes.len() < 2 || rayon::current_num_threads() < 2 => Some(false),
+            Schedule::Probing { .. } => None,
+        }
     }
 
     fn check_len(&self, what: &'static str, got: usize, per_lane: usize) -> Result<(), EnvError> {
@@ -157,16 +218,17 @@ impl VecEnv {
         self.check_len("observation buffer", obs.len(), obs_dim)?;
         for (i, lane) in self.lanes.iter_mut().enumerate() {
             let seed = (!self.seeded).then(|| lane_seed(self.seed, i));
-            lane.reset(seed, &mut self.obs_f64)?;
-            to_f32(&self.obs_f64, &mut obs[i * obs_dim..(i + 1) * obs_dim]);
-            self.running_return[i] = 0.0;
-            self.running_len[i] = 0;
+            lane.env.reset(seed, &mut lane.obs_f64)?;
+            to_f32(&lane.obs_f64, &mut obs[i * obs_dim..(i + 1) * obs_dim]);
+            lane.running_return = 0.0;
+            lane.running_len = 0;
         }
         self.seeded = true;
         Ok(())
     }
 
     /// Step every lane with its slice of `actions` (`n · act_dim`, native units of the lanes).
+    /// On an error the first failing lane's (in lane order) is returned.
     pub fn step(&mut self, actions: &[f32], out: &mut VecStep) -> Result<(), EnvError> {
         let (obs_dim, act_dim) = (self.spec().obs_dim, self.spec().act_dim);
         self.check_len("actions", actions.len(), act_dim)?;
@@ -176,38 +238,110 @@ impl VecEnv {
                 self.lanes.len()
             )));
         }
-        for (i, lane) in self.lanes.iter_mut().enumerate() {
-            for (d, &a) in self.act_f64.iter_mut().zip(&actions[i * act_dim..(i + 1) * act_dim]) {
-                *d = f64::from(a);
-            }
-            let step = lane.step(&self.act_f64, &mut self.obs_f64)?;
-            let lane_obs = i * obs_dim..(i + 1) * obs_dim;
-            let finite = !step.diverged && step.reward.is_finite() && self.obs_f64.iter().all(|x| x.is_finite());
-            out.diverged[i] = !finite;
-            out.terminated[i] = finite && step.terminated;
-            out.truncated[i] = !finite || step.truncated;
-            out.reward[i] = if finite { step.reward as f32 } else { 0.0 };
-            out.has_final[i] = false;
-            if !finite {
-                self.n_diverged += 1;
-            } else {
-                self.running_return[i] += step.reward;
-                self.running_len[i] += 1;
-            }
-            if finite && step.done() {
-                to_f32(&self.obs_f64, &mut out.final_obs[lane_obs.clone()]);
-                out.has_final[i] = true;
-                out.episode_return[i] = self.running_return[i];
-                out.episode_len[i] = self.running_len[i];
-            }
-            if !finite || step.done() {
-                lane.reset(None, &mut self.obs_f64)?;
-                self.running_return[i] = 0.0;
-                self.running_len[i] = 0;
-            }
-            to_f32(&self.obs_f64, &mut out.obs[lane_obs]);
-        }
+        let parallel = match self.steps_in_parallel() {
+            Some(parallel) => parallel,
+            None => matches!(self.schedule, Schedule::Probing { calls, .. } if calls >= PROBE_CALLS),
+        };
+        let started = Instant::now();
+        let mut work: Vec<(&mut Lane, LaneOut)> = self.lanes.iter_mut().zip(out.lanes(obs_dim)).collect();
+        let run = |(lane, lane_out): &mut (&mut Lane, LaneOut), action: &[f32]| lane.step(action, lane_out);
+        let results: Vec<Result<(), EnvError>> = if parallel {
+            work.par_iter_mut().zip(actions.par_chunks(act_dim)).map(|(w, a)| run(w, a)).collect()
+        } else {
+            work.iter_mut().zip(actions.chunks(act_dim)).map(|(w, a)| run(w, a)).collect()
+        };
+        drop(work);
+        self.record_probe(parallel, started.elapsed());
+        results.into_iter().collect::<Result<(), EnvError>>()?;
+        self.n_diverged += out.diverged.iter().filter(|&&d| d).count() as u64;
         out.n_diverged = self.n_diverged;
+        Ok(())
+    }
+
+    /// Add one timed call to [`Stepping::Auto`]'s probe; decide after both halves.
+    fn record_probe(&mut self, parallel: bool, elapsed: Duration) {
+        if let Schedule::Probing { calls, sequential, parallel: parallel_time } = &mut self.schedule {
+            *calls += 1;
+            match parallel {
+                true => *parallel_time += elapsed,
+                false => *sequential += elapsed,
+            }
+            if *calls == 2 * PROBE_CALLS {
+                self.schedule = Schedule::Decided(*parallel_time < *sequential);
+            }
+        }
+    }
+}
+
+/// One lane's slots in a [`VecStep`].
+struct LaneOut<'a> {
+    obs: &'a mut [f32],
+    final_obs: &'a mut [f32],
+    reward: &'a mut f32,
+    terminated: &'a mut bool,
+    truncated: &'a mut bool,
+    has_final: &'a mut bool,
+    diverged: &'a mut bool,
+    episode_return: &'a mut f64,
+    episode_len: &'a mut u32,
+}
+
+impl VecStep {
+    /// The buffers split into one [`LaneOut`] per lane.
+    fn lanes(&mut self, obs_dim: usize) -> impl Iterator<Item = LaneOut<'_>> {
+        let flags = self.terminated.iter_mut().zip(self.truncated.iter_mut()).zip(self.has_final.iter_mut());
+        let episode = self.episode_return.iter_mut().zip(self.episode_len.iter_mut());
+        self.obs
+            .chunks_mut(obs_dim)
+            .zip(self.final_obs.chunks_mut(obs_dim))
+            .zip(self.reward.iter_mut())
+            .zip(flags)
+            .zip(self.diverged.iter_mut())
+            .zip(episode)
+            .map(|(((((obs, final_obs), reward), ((terminated, truncated), has_final)), diverged), ep)| LaneOut {
+                obs,
+                final_obs,
+                reward,
+                terminated,
+                truncated,
+                has_final,
+                diverged,
+                episode_return: ep.0,
+                episode_len: ep.1,
+            })
+    }
+}
+
+impl Lane {
+    /// Step with `action` (f32, native units) and fill `out`; a lane whose episode ended (or
+    /// whose physics diverged) is reset, its true last observation kept in `out.final_obs`.
+    fn step(&mut self, action: &[f32], out: &mut LaneOut) -> Result<(), EnvError> {
+        for (d, &a) in self.act_f64.iter_mut().zip(action) {
+            *d = f64::from(a);
+        }
+        let step = self.env.step(&self.act_f64, &mut self.obs_f64)?;
+        let finite = !step.diverged && step.reward.is_finite() && self.obs_f64.iter().all(|x| x.is_finite());
+        *out.diverged = !finite;
+        *out.terminated = finite && step.terminated;
+        *out.truncated = !finite || step.truncated;
+        *out.reward = if finite { step.reward as f32 } else { 0.0 };
+        *out.has_final = false;
+        if finite {
+            self.running_return += step.reward;
+            self.running_len += 1;
+        }
+        if finite && step.done() {
+            to_f32(&self.obs_f64, out.final_obs);
+            *out.has_final = true;
+            *out.episode_return = self.running_return;
+            *out.episode_len = self.running_len;
+        }
+        if !finite || step.done() {
+            self.env.reset(None, &mut self.obs_f64)?;
+            self.running_return = 0.0;
+            self.running_len = 0;
+        }
+        to_f32(&self.obs_f64, out.obs);
         Ok(())
     }
 }
@@ -216,10 +350,10 @@ impl VecEnv {
     /// The complete state of every lane and of the episode bookkeeping.
     pub fn snapshot(&self) -> VecEnvSnapshot {
         VecEnvSnapshot {
-            lanes: self.lanes.iter().map(|l| l.snapshot()).collect(),
+            lanes: self.lanes.iter().map(|l| l.env.snapshot()).collect(),
             seeded: self.seeded,
-            running_return: self.running_return.clone(),
-            running_len: self.running_len.clone(),
+            running_return: self.lanes.iter().map(|l| l.running_return).collect(),
+            running_len: self.lanes.iter().map(|l| l.running_len).collect(),
             n_diverged: self.n_diverged,
         }
     }
@@ -235,12 +369,12 @@ impl VecEnv {
                 got: snapshot.lanes.len(),
             });
         }
-        for (lane, snap) in self.lanes.iter_mut().zip(&snapshot.lanes) {
-            lane.restore(snap)?;
+        for (i, lane) in self.lanes.iter_mut().enumerate() {
+            lane.env.restore(&snapshot.lanes[i])?;
+            lane.running_return = snapshot.running_return[i];
+            lane.running_len = snapshot.running_len[i];
         }
         self.seeded = snapshot.seeded;
-        self.running_return.clone_from(&snapshot.running_return);
-        self.running_len.clone_from(&snapshot.running_len);
         self.n_diverged = snapshot.n_diverged;
         Ok(())
     }

@@ -1,6 +1,8 @@
 //! Every registered task passes `check_env`; bad input gives clear errors.
 
-use dime_envs::{check_env, ids, make, make_unit, CheckConfig, EnvConfig, EnvError, VecEnv, VecStep};
+use dime_envs::{
+    check_env, ids, make, make_unit, CheckConfig, EnvConfig, EnvError, Stepping, VecEnv, VecStep, PROBE_CALLS,
+};
 
 #[test]
 fn every_registered_task_passes_check_env() {
@@ -121,6 +123,39 @@ fn same_seed_same_results_different_seed_different_results() {
     };
     assert_eq!(run(1), run(1));
     assert_ne!(run(1), run(2));
+}
+
+/// Lanes on rayon's pool give bitwise the results of lanes in order, resets included (Hopper's
+/// episodes end by termination within tens of steps), and `Auto` settles on one way after timing
+/// both, with the same results throughout.
+#[test]
+fn parallel_sequential_and_auto_stepping_give_identical_results() {
+    let (lanes, steps) = (4, 120);
+    let run = |stepping: Stepping| {
+        let mut venv = VecEnv::new("gym/Hopper-v5", lanes, 7, &EnvConfig::default()).unwrap();
+        venv.set_stepping(stepping);
+        let (obs_dim, act_dim) = (venv.spec().obs_dim, venv.spec().act_dim);
+        let mut obs = vec![0.0f32; lanes * obs_dim];
+        venv.reset(&mut obs).unwrap();
+        let mut out = VecStep::new(lanes, obs_dim);
+        let (mut trace, mut ended) = (Vec::new(), 0);
+        for t in 0..steps {
+            let a: Vec<f32> = (0..lanes * act_dim).map(|i| ((t * 31 + i) as f32 * 0.37).sin()).collect();
+            venv.step(&a, &mut out).unwrap();
+            ended += out.has_final.iter().filter(|&&f| f).count();
+            trace.extend(out.obs.iter().chain(&out.final_obs).chain(&out.reward).map(|x| x.to_bits()));
+            trace.extend(out.terminated.iter().chain(&out.truncated).chain(&out.has_final).map(|&b| u32::from(b)));
+            trace.extend(out.episode_len.iter().copied());
+            if t + 1 == 2 * PROBE_CALLS as usize && stepping == Stepping::Auto && rayon::current_num_threads() > 1 {
+                assert!(venv.steps_in_parallel().is_some(), "Auto decides after timing both ways");
+            }
+        }
+        (trace, ended, venv.snapshot())
+    };
+    let sequential = run(Stepping::Sequential);
+    assert!(sequential.1 > lanes, "episodes ended and lanes reset ({} ends)", sequential.1);
+    assert_eq!(sequential, run(Stepping::Parallel));
+    assert_eq!(sequential, run(Stepping::Auto));
 }
 
 mod broken {
