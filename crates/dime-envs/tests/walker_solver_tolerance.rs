@@ -27,7 +27,8 @@
 //! iteration (taken when the tolerance is lowered) would improve the scaled cost by only 5.5e-9,
 //! 2.9e-9 and 3.7e-9, below `opt.tolerance = 1e-8`, and brings the gradient to ~1e-15. Lowering
 //! the tolerance alone to 1e-9 already reproduces the converged answer to 3e-15; raising
-//! `iterations`, `ls_iterations` or lowering `ls_tolerance` alone changes nothing (bitwise).
+//! `iterations` or `ls_iterations` alone changes nothing (bitwise), lowering `ls_tolerance` to 1e-12
+//! alone changes it by ≤ 7e-16.
 //! CG and PGS run to convergence agree with the converged Newton answer to ≤ 8e-15.
 //! The cost scale is `1 / (meaninertia · nv)` = 1/81 for the walker, so a cost change below
 //! 1e-8 can still be an acceleration change of order 1e-2 in its light leg joints.
