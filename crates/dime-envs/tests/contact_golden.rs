@@ -14,8 +14,7 @@
 //!   per-body contact wrenches (`cfrc_ext`, torque about the tree's subtree COM) likewise.
 //! - `body_invweight0` (which scales R) against the model file to 1e-12 relative.
 
-use std::io::Read;
-use std::path::PathBuf;
+mod common;
 
 use dime_envs::sim::{assets, Data, Model, RowKind};
 use serde::Deserialize;
@@ -77,12 +76,7 @@ struct BodyInvweight {
 }
 
 fn load(name: &str) -> Dump {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
-    let file = std::fs::File::open(&path)
-        .unwrap_or_else(|e| panic!("golden file missing: looked for {} ({e})", path.display()));
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(file).read_to_string(&mut text).expect("golden file is not valid gzip");
-    serde_json::from_str(&text).expect("golden file is not the expected JSON")
+    common::load(name)
 }
 
 /// Largest error of each kind, printed by the test.

@@ -17,9 +17,10 @@
 //!   terms ≤ 1e-4 (they include the contact cost of those forces; the forward reward is a
 //!   difference of mass centres over dt = 0.015 s).
 
+mod common;
+use common::{err, max_diff};
+
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::path::PathBuf;
 
 use dime_envs::tasks::gym_mujoco::humanoid;
 use dime_envs::{env_rng, Task};
@@ -44,23 +45,7 @@ struct Trajectory {
 }
 
 fn load(name: &str) -> Golden {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
-    let file = std::fs::File::open(&path)
-        .unwrap_or_else(|e| panic!("golden file missing: looked for {} ({e})", path.display()));
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(file).read_to_string(&mut text).expect("golden file is not valid gzip");
-    serde_json::from_str(&text).expect("golden file is not the expected JSON")
-}
-
-fn err(qpos: &[f64], qvel: &[f64], want_qpos: &[f64], want_qvel: &[f64]) -> f64 {
-    let scale = want_qvel.iter().fold(1.0_f64, |m, v| m.max(v.abs()));
-    let dq = qpos.iter().zip(want_qpos).fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
-    let dv = qvel.iter().zip(want_qvel).fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
-    dq.max(dv / scale)
-}
-
-fn max_diff(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).fold(0.0_f64, |m, (x, y)| m.max((x - y).abs()))
+    common::load(name)
 }
 
 /// Observation layout: qpos[2:] 22, qvel 23, cinert 130, cvel 78, qfrc_actuator 17, cfrc_ext 78.

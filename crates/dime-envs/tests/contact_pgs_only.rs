@@ -6,8 +6,7 @@
 //! and maximum 1.5e-2 (MuJoCo's own PGS-50 replay: maximum 6.1e-3); its stacked ground contacts
 //! converge slowly under cold PGS, which is why the default solver polishes.
 
-use std::io::Read;
-use std::path::PathBuf;
+mod common;
 
 use dime_envs::sim::{assets, Data, Model, SolverMode};
 use serde::Deserialize;
@@ -25,12 +24,7 @@ struct Trajectory {
 }
 
 fn load(name: &str) -> Golden {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
-    let file = std::fs::File::open(&path)
-        .unwrap_or_else(|e| panic!("golden file missing: looked for {} ({e})", path.display()));
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(file).read_to_string(&mut text).expect("golden file is not valid gzip");
-    serde_json::from_str(&text).expect("golden file is not the expected JSON")
+    common::load(name)
 }
 
 /// Sorted one-step errors (design measure) of `file` with `substeps` physics steps per agent step.

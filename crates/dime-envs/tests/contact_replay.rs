@@ -26,8 +26,8 @@
 //!   reset pose already starts more than 1 mm inside the ground (DMC hopper and walker resets are
 //!   not settled), whose stored contact energy is not counted.
 
-use std::io::Read;
-use std::path::PathBuf;
+mod common;
+use common::err;
 
 use dime_envs::tasks::dmc::{self, Dmc, DmcTask};
 use dime_envs::tasks::gym_mujoco::{half_cheetah, hopper_walker, GymMujoco, GymTask};
@@ -55,20 +55,7 @@ struct Trajectory {
 }
 
 fn load(name: &str) -> Golden {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
-    let file = std::fs::File::open(&path)
-        .unwrap_or_else(|e| panic!("golden file missing: looked for {} ({e})", path.display()));
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(file).read_to_string(&mut text).expect("golden file is not valid gzip");
-    serde_json::from_str(&text).expect("golden file is not the expected JSON")
-}
-
-/// The design's one-step error measure.
-fn err(qpos: &[f64], qvel: &[f64], want_qpos: &[f64], want_qvel: &[f64]) -> f64 {
-    let scale = want_qvel.iter().fold(1.0_f64, |m, v| m.max(v.abs()));
-    let dq = qpos.iter().zip(want_qpos).fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
-    let dv = qvel.iter().zip(want_qvel).fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
-    dq.max(dv / scale)
+    common::load(name)
 }
 
 /// What the replay needs from either task.

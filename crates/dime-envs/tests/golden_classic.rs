@@ -2,8 +2,7 @@
 //! bit for bit (observations, rewards, flags), including steps with out-of-range actions.
 //! Data: `tests/data/*.json.gz`, copied from the shared golden folder (see its README).
 
-use std::io::Read;
-use std::path::PathBuf;
+mod common;
 
 use dime_envs::tasks::{MountainCarContinuous, Pendulum};
 use dime_envs::{Env, Task, TaskEnv};
@@ -25,12 +24,7 @@ struct Trajectory {
 }
 
 fn load(name: &str) -> Golden {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
-    let file = std::fs::File::open(&path)
-        .unwrap_or_else(|e| panic!("golden file missing: looked for {} ({e})", path.display()));
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(file).read_to_string(&mut text).expect("golden file is not valid gzip");
-    serde_json::from_str(&text).expect("golden file is not the expected JSON")
+    common::load(name)
 }
 
 /// Step `env` through `traj` from its already-set state; compare everything bit for bit.

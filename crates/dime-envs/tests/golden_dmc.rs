@@ -14,8 +14,7 @@
 //!    design notes measured that a 1e-13 perturbation of the initial state of these six files never
 //!    grows past 1e-9 within 300 steps, so per-step rounding differences (~1e-15) stay far below 1e-7.
 
-use std::io::Read;
-use std::path::PathBuf;
+mod common;
 
 use dime_envs::tasks::dmc::{self, Dmc, DmcTask};
 use dime_envs::{Env, EnvError, Task, TaskEnv};
@@ -44,12 +43,7 @@ struct Trajectory {
 }
 
 fn load(name: &str) -> Golden {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
-    let file = std::fs::File::open(&path)
-        .unwrap_or_else(|e| panic!("golden file missing: looked for {} ({e})", path.display()));
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(file).read_to_string(&mut text).expect("golden file is not valid gzip");
-    serde_json::from_str(&text).expect("golden file is not the expected JSON")
+    common::load(name)
 }
 
 /// How one task is replayed and how closely it must match.

@@ -39,8 +39,8 @@
 //! round-off on other machines and is still 4 orders below the deviations it explains). Each case
 //! must also stay a real disagreement with MuJoCo's default answer (≥ 1e-8), or it no longer shows anything.
 
-use std::io::Read;
-use std::path::PathBuf;
+mod common;
+use common::err;
 
 use dime_envs::tasks::dmc;
 use dime_envs::{env_rng, Task};
@@ -78,35 +78,9 @@ struct Trajectory {
     qvel: Vec<Vec<f64>>,
 }
 
-fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
-}
-
-fn read(name: &str) -> String {
-    let path = data(name);
-    let file = std::fs::File::open(&path)
-        .unwrap_or_else(|e| panic!("golden file missing: looked for {} ({e})", path.display()));
-    let mut text = String::new();
-    if name.ends_with(".gz") {
-        flate2::read::GzDecoder::new(file).read_to_string(&mut text).expect("golden file is not valid gzip");
-    } else {
-        std::io::BufReader::new(file).read_to_string(&mut text).expect("golden file is not UTF-8");
-    }
-    text
-}
-
-/// The replay tests' one-step error.
-fn err(qpos: &[f64], qvel: &[f64], want_qpos: &[f64], want_qvel: &[f64]) -> f64 {
-    let scale = want_qvel.iter().fold(1.0_f64, |m, v| m.max(v.abs()));
-    let dq = qpos.iter().zip(want_qpos).fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
-    let dv = qvel.iter().zip(want_qvel).fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
-    dq.max(dv / scale)
-}
-
 #[test]
 fn dmc_walker_matches_mujoco_run_to_convergence_where_it_misses_the_recording() {
-    let reference: Reference =
-        serde_json::from_str(&read("dmc_walker_tight_solver.json")).expect("not the expected JSON");
+    let reference: Reference = common::load("dmc_walker_tight_solver.json");
     assert_eq!(reference.cases.len(), 4);
     for case in &reference.cases {
         let t = case.step;
@@ -127,7 +101,7 @@ fn dmc_walker_matches_mujoco_run_to_convergence_where_it_misses_the_recording() 
 
         if let (Some(file), Some(i)) = (&case.file, case.trajectory) {
             // The inputs are the recorded ones, and MuJoCo's default answer is the recorded one.
-            let golden: Golden = serde_json::from_str(&read(file)).expect("not the expected JSON");
+            let golden: Golden = common::load(file);
             let traj = &golden.trajectories[i];
             assert_eq!((&case.qpos, &case.qvel, &case.action), (&traj.qpos[t], &traj.qvel[t], &traj.actions[t]));
             let recorded = err(&case.default_next_qpos, &case.default_next_qvel, &traj.qpos[t + 1], &traj.qvel[t + 1]);
