@@ -239,7 +239,11 @@ impl VecEnv {
             )));
         }
         let parallel = match self.steps_in_parallel() {
-            Some(parallel) => parallel,
+            Some(parallel) => {
+                // One lane or one thread: nothing to time.
+                self.schedule = Schedule::Decided(parallel);
+                parallel
+            }
             None => matches!(self.schedule, Schedule::Probing { calls, .. } if calls >= PROBE_CALLS),
         };
         let started = Instant::now();

@@ -152,6 +152,15 @@ fn parallel_sequential_and_auto_stepping_give_identical_results() {
         }
         (trace, ended, venv.snapshot())
     };
+    // One lane: Auto never moves it to the pool, however long it runs.
+    let mut single = VecEnv::new("gym/Pendulum-v1", 1, 0, &EnvConfig::default()).unwrap();
+    let (mut obs, mut out) = (vec![0.0f32; 3], VecStep::new(1, 3));
+    single.reset(&mut obs).unwrap();
+    for _ in 0..3 * PROBE_CALLS {
+        single.step(&[0.5], &mut out).unwrap();
+    }
+    assert_eq!(single.steps_in_parallel(), Some(false));
+
     let sequential = run(Stepping::Sequential);
     assert!(sequential.1 > lanes, "episodes ended and lanes reset ({} ends)", sequential.1);
     assert_eq!(sequential, run(Stepping::Parallel));

@@ -322,6 +322,7 @@ impl Agent for WpoAgent {
         let next_obs = self.normalisers.observation(t.next_obs);
         let x0_next = self.policy.initial_latent(d, rng);
         let next_ratio = if t.terminated { 0.0 } else { self.sample_detached(&next_obs, &x0_next, &[0], rng)?.1[0] };
+        // Lane 0: WPO learns from one environment (`supports_parallel_envs` is false).
         let reward = self.normalisers.reward(0, t.reward, t.terminated, self.cfg.gamma);
         let following: Vec<f32> =
             (1..=k_steps).map(|j| if j < k_steps { p.log_ratio[j] } else { next_ratio }).collect();
