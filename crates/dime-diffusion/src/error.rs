@@ -27,6 +27,9 @@ pub enum SamplerError {
         /// The shape that was passed.
         got: Vec<usize>,
     },
+    /// [`crate::ChainNoise::concat_rows`] was given no noise.
+    #[error("no noise to concatenate")]
+    NoNoise,
     /// An input contains NaN or ±∞.
     #[error("{0} contains a non-finite value")]
     NonFinite(&'static str),

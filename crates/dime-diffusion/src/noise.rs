@@ -41,6 +41,20 @@ impl ChainNoise {
         Ok(Self { x0: self.x0.narrow(0, start, len)?, eps: self.eps.narrow(1, start, len)? })
     }
 
+    /// The noises of several batches as one batch, their rows in order (the inverse of
+    /// [`ChainNoise::rows`]); one noise is returned as it is.
+    pub fn concat_rows(parts: &[ChainNoise]) -> Result<Self, SamplerError> {
+        match parts {
+            [] => Err(SamplerError::NoNoise),
+            [one] => Ok(one.clone()),
+            _ => {
+                let x0: Vec<&Tensor> = parts.iter().map(|p| &p.x0).collect();
+                let eps: Vec<&Tensor> = parts.iter().map(|p| &p.eps).collect();
+                Ok(Self { x0: Tensor::cat(&x0, 0)?, eps: Tensor::cat(&eps, 1)? })
+            }
+        }
+    }
+
     /// Fail unless the shapes fit a chain of `steps` steps, `batch` rows and `action_dim` dimensions.
     pub fn check(&self, steps: usize, batch: usize, action_dim: usize) -> Result<(), SamplerError> {
         let check = |what, t: &Tensor, expected: Vec<usize>| {

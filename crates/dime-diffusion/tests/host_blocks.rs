@@ -52,3 +52,34 @@ fn two_row_blocks_give_the_candle_values_and_gradients() {
     let again = policy.host_gradients(&chain, &mut tape, &d_action, &d_bound).unwrap();
     assert_eq!(got, again, "same thread count, same gradients, bit for bit");
 }
+
+#[test]
+fn one_pass_over_concatenated_batches_equals_one_pass_each_bitwise() {
+    // The DIME agent samples the critic targets of consecutive minibatches in one pass: rows
+    // are independent, so the values may not depend on which rows share a block.
+    std::env::set_var("RAYON_NUM_THREADS", "2");
+    let policy = random_policy(small_config(6, 32, FirstLayerForm::Hoisted), DIMS, 4, DType::F32);
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let sizes = [BATCH, 64, 33];
+    let noises: Vec<_> = sizes.iter().map(|&rows| policy.draw_noise(&mut rng, rows).unwrap()).collect();
+    let obs: Vec<Vec<f32>> = sizes
+        .iter()
+        .zip(11..)
+        .map(|(&rows, seed)| {
+            host(&observations(rows, DIMS.0, seed, DType::F32)).into_iter().map(|v| v as f32).collect()
+        })
+        .collect();
+    let chain = policy.host_chain().unwrap();
+    let mut tape = Tape::default();
+    let (mut actions, mut bounds) = (Vec::new(), Vec::new());
+    for (obs, noise) in obs.iter().zip(&noises) {
+        policy.forward_host(&chain, obs, noise, false, &mut tape).unwrap();
+        actions.extend_from_slice(&tape.action);
+        bounds.extend(tape.log_prob_bound());
+    }
+    let joint = dime_diffusion::ChainNoise::concat_rows(&noises).unwrap();
+    policy.forward_host(&chain, &obs.concat(), &joint, false, &mut tape).unwrap();
+    assert_eq!(tape.action, actions);
+    assert_eq!(tape.log_prob_bound(), bounds);
+    assert!(dime_diffusion::ChainNoise::concat_rows(&[]).is_err());
+}

@@ -63,6 +63,42 @@ impl AdamKernel<'_> {
     fn delta(&self, m: &mut f32, v: &mut f32, g: f32) -> f32 {
         adam_delta(m, v, g, self.beta1, self.beta2, self.step_size, self.inv_sqrt_correction2, self.eps)
     }
+
+    /// β1, β2, step size, 1/√(1−β2ᵗ), ε, as [`HostGradAdam::constants`] orders them.
+    fn constants(&self) -> [f32; 5] {
+        [self.beta1, self.beta2, self.step_size, self.inv_sqrt_correction2, self.eps]
+    }
+}
+
+/// Tensors at least this long are updated in chunks on the CPU threads (below it, the pool's
+/// wake-up costs more than the update).
+const PARALLEL_ELEMENTS: usize = 1 << 16;
+/// Elements per parallel chunk.
+const CHUNK: usize = 1 << 14;
+
+/// `θ −= adam_delta(m, v, g)` element by element. Each element's arithmetic is independent of
+/// every other's, so splitting the slices into chunks on several threads gives the same bits as
+/// one pass; large tensors (the paper critic's 2048×2048 layers) are split when more than one
+/// CPU thread is configured and the caller is not already a rayon task.
+fn update_f32(theta: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], constants: [f32; 5]) {
+    let [b1, b2, step, inv_c2, eps] = constants;
+    let serial = |theta: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32]| {
+        for (((t, g), mi), vi) in theta.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+            *t -= adam_delta(mi, vi, *g, b1, b2, step, inv_c2, eps);
+        }
+    };
+    let parallel =
+        theta.len() >= PARALLEL_ELEMENTS && crate::cpu_threads() > 1 && rayon::current_thread_index().is_none();
+    if !parallel {
+        return serial(theta, grad, m, v);
+    }
+    use rayon::prelude::*;
+    theta
+        .par_chunks_mut(CHUNK)
+        .zip(grad.par_chunks(CHUNK))
+        .zip(m.par_chunks_mut(CHUNK))
+        .zip(v.par_chunks_mut(CHUNK))
+        .for_each(|(((t, g), m), v)| serial(t, g, m, v));
 }
 
 fn contiguous_range(layout: &Layout, what: &str) -> candle_core::Result<(usize, usize)> {
@@ -84,11 +120,8 @@ impl InplaceOp2 for AdamKernel<'_> {
         }
         match (s1, s2) {
             (CpuStorage::F32(theta), CpuStorage::F32(grad)) => {
-                for (((t, g), mi), vi) in
-                    theta[p0..p1].iter_mut().zip(&grad[g0..g1]).zip(m.iter_mut()).zip(v.iter_mut())
-                {
-                    *t -= self.delta(mi, vi, *g);
-                }
+                let c = self.constants();
+                update_f32(&mut theta[p0..p1], &grad[g0..g1], m, v, c);
             }
             // f64 parameters (gradient checks): moments and step in f32 as dime_nn::Adam does.
             (CpuStorage::F64(theta), CpuStorage::F64(grad)) => {
@@ -127,11 +160,7 @@ impl InplaceOp1 for HostGradAdam<'_> {
         }
         let [b1, b2, step, inv_c2, eps] = self.constants;
         match storage {
-            CpuStorage::F32(theta) => {
-                for (((t, g), mi), vi) in theta[p0..p1].iter_mut().zip(self.grad).zip(m.iter_mut()).zip(v.iter_mut()) {
-                    *t -= adam_delta(mi, vi, *g, b1, b2, step, inv_c2, eps);
-                }
-            }
+            CpuStorage::F32(theta) => update_f32(&mut theta[p0..p1], self.grad, m, v, self.constants),
             CpuStorage::F64(theta) => {
                 for (((t, g), mi), vi) in theta[p0..p1].iter_mut().zip(self.grad).zip(m.iter_mut()).zip(v.iter_mut()) {
                     *t = (*t as f32 - adam_delta(mi, vi, *g, b1, b2, step, inv_c2, eps)) as f64;

@@ -75,3 +75,40 @@ fn restored_state_continues_exactly() {
     assert_eq!(straight.to_host().unwrap(), resumed.to_host().unwrap());
     assert!(c.restore(vec![vec![0.0]], vec![vec![0.0]], 1).is_err());
 }
+
+#[test]
+fn chunked_parallel_step_equals_one_pass_bitwise() {
+    // 300 000 elements: above the size the CPU kernels split across threads. On the calling
+    // thread the step runs in parallel chunks (when more than one CPU thread is configured);
+    // inside a rayon task it runs as one pass. Both paths, in place and from host slices.
+    let n = 300_000;
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let start = dime_nn::init::standard_normal(&mut rng, n);
+    let grads: Vec<Vec<f32>> = (0..3).map(|_| dime_nn::init::standard_normal(&mut rng, n)).collect();
+    let run = |in_task: bool, in_place: bool| {
+        let mut store = ParamStore::new();
+        store.insert_host("w", start.clone(), &[n], DType::F32, &Device::Cpu).unwrap();
+        let mut adam = Adam::new(&store, AdamConfig::new(1e-3, 0.9));
+        let mut steps = || {
+            for g in &grads {
+                if in_place {
+                    let var = store.get("w").unwrap().as_tensor().clone();
+                    let loss = (&var * Tensor::from_slice(g, n, &Device::Cpu).unwrap()).unwrap().sum_all().unwrap();
+                    adam.step_in_place(&store, &loss.backward().unwrap()).unwrap();
+                } else {
+                    adam.step(&store, std::slice::from_ref(g)).unwrap();
+                }
+            }
+        };
+        match in_task {
+            true => rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(steps),
+            false => steps(),
+        }
+        store.to_host().unwrap()
+    };
+    for in_place in [false, true] {
+        let (chunked, one_pass) = (run(false, in_place), run(true, in_place));
+        assert_eq!(chunked, one_pass, "in place: {in_place}");
+        assert_ne!(chunked[0].1, start, "the parameters moved");
+    }
+}

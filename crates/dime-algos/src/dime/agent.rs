@@ -4,7 +4,7 @@
 
 use candle_core::{DType, Device, Tensor};
 use dime_critic::{CategoricalCritic, CriticBatch, CriticHead, TdInputs};
-use dime_diffusion::{ActingPolicy, ChainNoise, DiffusionPolicy, Tape, STEP_SIZE_RAW};
+use dime_diffusion::{ActingPolicy, ChainNoise, DiffusionPolicy, HostChain, Tape, STEP_SIZE_RAW};
 use dime_nn::clip::{clip_elementwise, zero_nans};
 use dime_nn::{host_gradients, Adam};
 use rand_chacha::ChaCha8Rng;
@@ -31,6 +31,8 @@ pub struct DimeAgent {
     pub(super) policy: DiffusionPolicy,
     /// Frozen copy for acting; rebuilt after each actor update.
     pub(super) acting: Option<ActingPolicy>,
+    /// The policy's values for the CPU chain; rebuilt after each actor update (not state).
+    pub(super) host_chain: Option<HostChain>,
     pub(super) critic: CategoricalCritic,
     pub(super) actor_adam: Adam,
     pub(super) temperature: LogTemperature,
@@ -38,8 +40,12 @@ pub struct DimeAgent {
     pub(super) n_updates: u64,
     pub(super) device: Device,
     pub(super) batch: Batch,
-    /// Buffers of the CPU chain (reused by every update; not part of the state).
+    /// Buffers of the actor update's CPU chain (reused by every update; not part of the state).
     pub(super) tape: Tape,
+    /// Buffers of the critic targets' CPU chain, kept apart from `tape`: the targets keep one
+    /// step's activations and the actor all K, and sharing would zero-fill 16 steps' worth of
+    /// buffers at every switch (not part of the state).
+    pub(super) target_tape: Tape,
     /// Wall time spent in each part of the updates so far (diagnostics; not part of the state).
     pub(super) timings: UpdateTimings,
 }
@@ -94,6 +100,7 @@ impl DimeAgent {
             act_dim,
             policy,
             acting: None,
+            host_chain: None,
             critic,
             actor_adam,
             temperature,
@@ -101,6 +108,7 @@ impl DimeAgent {
             device,
             batch: Batch::default(),
             tape: Tape::default(),
+            target_tape: Tape::default(),
             timings: UpdateTimings::default(),
         })
     }
@@ -146,39 +154,71 @@ impl DimeAgent {
         self.temperature.steps().unwrap_or(0)
     }
 
-    /// Critic update (§5): a' and ℓ(s') from the current actor without gradient, then the joint
-    /// train-mode pass, the averaged projected target and one Adam step.
-    fn update_critic(&mut self, mb: &Minibatch, alpha: f64, rng: &mut ChaCha8Rng) -> Result<(f64, f64), AlgoError> {
-        let rows = mb.rewards.len();
+    /// `a' ~ π(·|s')` and `ℓ(s')` without gradient for the critic targets of minibatches
+    /// `first..=last` of this step's draw (§5.1), one `(a', ℓ)` per minibatch. Their noise is
+    /// drawn minibatch by minibatch, in order, and the chains run as one pass over all their
+    /// rows: rows are independent, so this gives the values, and leaves the random streams, of
+    /// one pass per minibatch just before its critic update (nothing in between draws or
+    /// changes the actor).
+    fn critic_targets(
+        &mut self,
+        first: usize,
+        last: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Vec<(Tensor, Vec<f32>)>, AlgoError> {
         let started = std::time::Instant::now();
-        let noise = self.policy.draw_noise(rng, rows)?;
-        let (next_actions, next_bound) = if self.device.is_cpu() {
-            let chain = self.policy.host_chain()?;
-            let next_obs = mb.next_obs.flatten_all()?.to_vec1::<f32>()?;
-            self.policy.forward_host(&chain, &next_obs, &noise, false, &mut self.tape)?;
-            let actions = Tensor::from_slice(&self.tape.action, (rows, self.act_dim), &self.device)?;
-            (actions, self.tape.log_prob_bound())
+        let b = self.cfg.batch_size;
+        let noises = (first..=last).map(|_| self.policy.draw_noise(rng, b)).collect::<Result<Vec<_>, _>>()?;
+        let noise = ChainNoise::concat_rows(&noises)?;
+        let o = self.batch.obs.len() / self.batch.len();
+        let next_obs = &self.batch.next_obs[first * b * o..(last + 1) * b * o];
+        let (actions, bound) = if self.device.is_cpu() {
+            if self.host_chain.is_none() {
+                self.host_chain = Some(self.policy.host_chain()?);
+            }
+            let chain = self.host_chain.as_ref().expect("built above");
+            self.policy.forward_host(chain, next_obs, &noise, false, &mut self.target_tape)?;
+            (self.target_tape.action.clone(), self.target_tape.log_prob_bound())
         } else {
-            let next = self.policy.sample_detached(&mb.next_obs, &noise)?;
-            (next.action.clone(), next.log_prob_bound()?.to_vec1::<f32>()?)
+            let rows = next_obs.len() / o;
+            let next_obs = Tensor::from_slice(next_obs, (rows, o), &self.device)?;
+            let next = self.policy.sample_detached(&next_obs, &noise)?;
+            (next.action.flatten_all()?.to_vec1::<f32>()?, next.log_prob_bound()?.to_vec1::<f32>()?)
         };
+        let d = self.act_dim;
+        let out = actions
+            .chunks_exact(b * d)
+            .zip(bound.chunks_exact(b))
+            .map(|(a, l)| Ok((Tensor::from_slice(a, (b, d), &self.device)?, l.to_vec())))
+            .collect::<Result<Vec<_>, AlgoError>>()?;
+        self.timings.targets += started.elapsed();
+        Ok(out)
+    }
+
+    /// Critic update (§5) with `a'` and `ℓ(s')` from [`Self::critic_targets`]: the joint
+    /// train-mode pass, the averaged projected target and one Adam step.
+    fn update_critic(
+        &mut self,
+        mb: &Minibatch,
+        (next_actions, next_bound): &(Tensor, Vec<f32>),
+        alpha: f64,
+    ) -> Result<(f64, f64), AlgoError> {
+        let started = std::time::Instant::now();
         let batch = CriticBatch {
             obs: &mb.obs,
             actions: &mb.actions,
             next_obs: &mb.next_obs,
-            next_actions: &next_actions,
+            next_actions,
             td: TdInputs {
                 rewards: &mb.rewards,
                 continues: &mb.continues,
-                next_log_prob: &next_bound,
+                next_log_prob: next_bound,
                 alpha: alpha as f32,
                 gamma: self.cfg.gamma as f32,
             },
         };
-        let targets_done = std::time::Instant::now();
-        self.timings.targets += targets_done - started;
         let report = self.critic.update(&batch)?;
-        self.timings.critic += targets_done.elapsed();
+        self.timings.critic += started.elapsed();
         Ok((report.loss, report.mean_q))
     }
 
@@ -193,7 +233,7 @@ impl DimeAgent {
         zero_nans(&mut grads);
         clip_elementwise(&mut grads, self.cfg.actor_grad_clip);
         self.actor_adam.step(self.policy.params(), &grads)?;
-        self.acting = None;
+        (self.acting, self.host_chain) = (None, None);
         Ok((loss, bound, running_cost))
     }
 
@@ -216,15 +256,18 @@ impl DimeAgent {
     fn actor_gradients_host(&mut self, obs: &Tensor, noise: &ChainNoise, alpha: f64) -> Result<ActorPass, AlgoError> {
         let rows = obs.dim(0)?;
         let obs = obs.flatten_all()?.to_vec1::<f32>()?;
-        let chain = self.policy.host_chain()?;
-        self.policy.forward_host(&chain, &obs, noise, true, &mut self.tape)?;
+        if self.host_chain.is_none() {
+            self.host_chain = Some(self.policy.host_chain()?);
+        }
+        let chain = self.host_chain.as_ref().expect("built above");
+        self.policy.forward_host(chain, &obs, noise, true, &mut self.tape)?;
         let (q_mean, dq_da) = self.critic.mean_q_and_action_grad(&obs, &self.tape.action, rows)?;
         let bound = self.tape.log_prob_bound();
         let loss = host_actor_loss(&q_mean, &bound, alpha);
         let per_row = 1.0 / rows as f32;
         let d_action: Vec<f32> = dq_da.iter().map(|g| -g * per_row).collect();
         let d_bound = vec![alpha as f32 * per_row; rows];
-        let grads = self.policy.host_gradients(&chain, &mut self.tape, &d_action, &d_bound)?;
+        let grads = self.policy.host_gradients(chain, &mut self.tape, &d_action, &d_bound)?;
         let mean = |v: &[f32]| v.iter().map(|&x| f64::from(x)).sum::<f64>() / v.len() as f64;
         Ok((loss, mean(&bound), mean(&self.tape.running_cost()), grads))
     }
@@ -263,12 +306,21 @@ impl Agent for DimeAgent {
         replay.sample_into(b * utd, rng, &mut batch)?;
         self.batch = batch;
         let mut out = vec![None; DIME_METRICS.len()];
+        let actor_after = |i: usize| (self.n_updates + i as u64 + 1).is_multiple_of(self.cfg.policy_delay);
+        let actor_after: Vec<bool> = (0..utd).map(actor_after).collect();
+        let mut targets = std::collections::VecDeque::new();
         for i in 0..utd {
+            if targets.is_empty() {
+                // Targets for this minibatch and the following ones up to the next actor update.
+                let last = (i..utd).find(|&j| actor_after[j]).unwrap_or(utd - 1);
+                targets.extend(self.critic_targets(i, last, rng)?);
+            }
             let alpha = self.alpha()?;
             let mb = self.batch.minibatch(i * b, b, &self.device)?;
-            let (critic_loss, mean_q) = self.update_critic(&mb, alpha, rng)?;
+            let next = targets.pop_front().expect("filled above");
+            let (critic_loss, mean_q) = self.update_critic(&mb, &next, alpha)?;
             (out[0], out[1]) = (Some(critic_loss), Some(mean_q));
-            if (self.n_updates + i as u64 + 1).is_multiple_of(self.cfg.policy_delay) {
+            if actor_after[i] {
                 let actor_started = std::time::Instant::now();
                 let (loss, bound, running_cost) = self.update_actor(&mb.obs, alpha, rng)?;
                 self.timings.actor += actor_started.elapsed();

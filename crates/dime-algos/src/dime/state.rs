@@ -68,7 +68,7 @@ impl DimeAgent {
             load_batch_renorms(&arrays, ARRAYS_FILE, COUNTERS_FILE, &prefix, norms, &steps)?;
         }
         self.n_updates = counters.critic_updates;
-        self.acting = None;
+        (self.acting, self.host_chain) = (None, None);
         Ok(())
     }
 }
