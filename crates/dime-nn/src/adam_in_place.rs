@@ -81,16 +81,10 @@ const CHUNK: usize = 1 << 14;
 /// one pass; large tensors (the paper critic's 2048×2048 layers) are split when more than one
 /// CPU thread is configured and the caller is not already a rayon task.
 fn update_f32(theta: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], constants: [f32; 5]) {
-    let [b1, b2, step, inv_c2, eps] = constants;
-    let serial = |theta: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32]| {
-        for (((t, g), mi), vi) in theta.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
-            *t -= adam_delta(mi, vi, *g, b1, b2, step, inv_c2, eps);
-        }
-    };
     let parallel =
         theta.len() >= PARALLEL_ELEMENTS && crate::cpu_threads() > 1 && rayon::current_thread_index().is_none();
     if !parallel {
-        return serial(theta, grad, m, v);
+        return update_chunk(theta, grad, m, v, constants);
     }
     use rayon::prelude::*;
     theta
@@ -98,7 +92,50 @@ fn update_f32(theta: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], con
         .zip(grad.par_chunks(CHUNK))
         .zip(m.par_chunks_mut(CHUNK))
         .zip(v.par_chunks_mut(CHUNK))
-        .for_each(|(((t, g), m), v)| serial(t, g, m, v));
+        .for_each(|(((t, g), m), v)| update_chunk(t, g, m, v, constants));
+}
+
+/// One pass of [`update_f32`], compiled for AVX-512 or AVX2 when the CPU has them (chosen at
+/// run time). The vector forms do the same IEEE operations per element (Rust never fuses a
+/// multiply and an add), so every path gives the same bits; they are several times faster
+/// than the baseline x86-64 build, whose square root and division run four lanes at a time.
+fn update_chunk(theta: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], constants: [f32; 5]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            unsafe { update_chunk_avx512(theta, grad, m, v, constants) };
+            return;
+        }
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above.
+            unsafe { update_chunk_avx2(theta, grad, m, v, constants) };
+            return;
+        }
+    }
+    update_chunk_portable(theta, grad, m, v, constants);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2")]
+unsafe fn update_chunk_avx512(theta: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], constants: [f32; 5]) {
+    update_chunk_portable(theta, grad, m, v, constants);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn update_chunk_avx2(theta: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], constants: [f32; 5]) {
+    update_chunk_portable(theta, grad, m, v, constants);
+}
+
+#[inline(always)]
+fn update_chunk_portable(theta: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], constants: [f32; 5]) {
+    let [b1, b2, step, inv_c2, eps] = constants;
+    let n = theta.len();
+    let (grad, m, v) = (&grad[..n], &mut m[..n], &mut v[..n]);
+    for i in 0..n {
+        theta[i] -= adam_delta(&mut m[i], &mut v[i], grad[i], b1, b2, step, inv_c2, eps);
+    }
 }
 
 fn contiguous_range(layout: &Layout, what: &str) -> candle_core::Result<(usize, usize)> {
@@ -169,5 +206,33 @@ impl InplaceOp1 for HostGradAdam<'_> {
             _ => candle_core::bail!("Adam: only f32 and f64 parameters"),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn vector_build_of_the_step_gives_the_baseline_bits() {
+        // The run-time dispatched pass (AVX-512 or AVX2 where the CPU has them) against the
+        // same loop in the baseline x86-64 build, over uneven lengths and extreme values.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let n = 10_007;
+        let mut values = crate::init::standard_normal(&mut rng, 4 * n);
+        values[3] = 1e-30;
+        values[n + 5] = 3e30;
+        let (theta, rest) = values.split_at(n);
+        let (grad, rest) = rest.split_at(n);
+        let (m, v) = rest.split_at(n);
+        let v: Vec<f32> = v.iter().map(|x| x * x).collect();
+        let constants = [0.9, 0.999, 3e-4, 1.2, 1e-8];
+        let (mut a, mut am, mut av) = (theta.to_vec(), m.to_vec(), v.clone());
+        let (mut b, mut bm, mut bv) = (theta.to_vec(), m.to_vec(), v.clone());
+        update_chunk(&mut a, grad, &mut am, &mut av, constants);
+        update_chunk_portable(&mut b, grad, &mut bm, &mut bv, constants);
+        assert_eq!((a.clone(), am, av), (b, bm, bv));
+        assert_ne!(a, theta);
     }
 }
