@@ -20,7 +20,9 @@
 //! the same process). For DIME and SAC the report adds the FLOPs of the layer products one
 //! environment step needs (a count from the configuration, [`step_gflop`]) and the rate that
 //! makes, as a share of that peak: a target in steps/s is reachable only if its FLOP rate is
-//! well below the peak.
+//! well below the peak. It also gives the issue's "matmul ceiling", the steps/s if every product
+//! ran at the same-run 256³ matmul rate on each thread, and the share of it the run reaches
+//! (issue 5 sets DIME `paper_dmc`'s 2.0 steps/s against a ceiling of about 2.5, i.e. 80%).
 //! Memory: `--memory` fills a 1 000 000-transition buffer at 17 / 6, runs DIME `paper_dmc`
 //! updates, and prints the peak resident set (`VmHWM`) with the buffer's own size, and the
 //! buffer size a dog-sized task (223 / 38) would need.
@@ -215,7 +217,7 @@ fn cases() -> Vec<Case> {
 }
 
 /// Measure one case; print its rate and, for DIME, the per-step breakdown.
-fn run(case: Case, scale: f64, threads: usize, peak: Option<f64>) {
+fn run(case: Case, scale: f64, threads: usize, peak: Option<f64>, matmul: f64) {
     let (o, a) = case.dims;
     let gflop = step_gflop(&case.learner, o, a);
     let mut rng = ChaCha8Rng::seed_from_u64(0);
@@ -261,6 +263,13 @@ fn run(case: Case, scale: f64, threads: usize, peak: Option<f64>) {
         let share = peak.map_or(String::new(), |p| format!(", {:.0}% of the same-run FMA peak", 100.0 * rate / p));
         let ceiling = peak.map_or(String::new(), |p| format!("; at the peak: {:.0} env steps/s", p / gflop));
         println!("    products: {gflop:.3} GFLOP per env step, {rate:.1} GFLOP/s{share}{ceiling}");
+        // The issue's "matmul ceiling": every product at the same-run 256³ matmul rate, once per
+        // thread (a ceiling only for code made of such products).
+        let matmul_ceiling = threads as f64 * matmul / gflop;
+        println!(
+            "    at {threads} × the same-run 256³ matmul rate: {matmul_ceiling:.2} env steps/s; this run reaches {:.0}% of it",
+            100.0 / secs / matmul_ceiling
+        );
     }
 }
 
@@ -313,7 +322,7 @@ fn main() {
     // `--only TEXT`: run only the cases whose name contains TEXT.
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     for case in cases().into_iter().filter(|c| only.as_ref().is_none_or(|o| c.name.contains(o.as_str()))) {
-        run(case, scale, threads, peak);
+        run(case, scale, threads, peak, baseline);
     }
     println!("matmul again (drift check): {:.1} GFLOP/s", matmul_gflops());
 }
