@@ -152,7 +152,7 @@ impl InplaceOp2 for AdamKernel<'_> {
         let (g0, g1) = contiguous_range(l2, "gradient")?;
         let mut guard = self.moments.lock().map_err(|_| candle_core::Error::Msg("fused Adam: poisoned".into()))?;
         let (m, v) = &mut *guard;
-        if p1 - p0 != m.len() || g1 - g0 != m.len() {
+        if p1 - p0 != m.len() || g1 - g0 != m.len() || v.len() != m.len() {
             candle_core::bail!("fused Adam: sizes differ from the optimiser state");
         }
         match (s1, s2) {
@@ -192,7 +192,7 @@ impl InplaceOp1 for HostGradAdam<'_> {
         let (p0, p1) = contiguous_range(layout, "parameter")?;
         let mut guard = self.moments.lock().map_err(|_| candle_core::Error::Msg("Adam: poisoned".into()))?;
         let (m, v) = &mut *guard;
-        if p1 - p0 != m.len() || self.grad.len() != m.len() {
+        if p1 - p0 != m.len() || self.grad.len() != m.len() || v.len() != m.len() {
             candle_core::bail!("Adam: sizes differ from the optimiser state");
         }
         let [b1, b2, step, inv_c2, eps] = self.constants;

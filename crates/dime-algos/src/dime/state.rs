@@ -54,6 +54,8 @@ impl DimeAgent {
 
     /// Restore what [`DimeAgent::save_files`] wrote into an agent built with the same configuration.
     pub(crate) fn load_files(&mut self, files: &CheckpointFiles) -> Result<(), AlgoError> {
+        // Copies of the policy are dropped first, so that none outlives a load that fails halfway.
+        (self.acting, self.host_chain) = (None, None);
         let (arrays, counters): (_, Counters) = unpack_agent_files(files, ARRAYS_FILE, COUNTERS_FILE)?;
         load_store(&arrays, ARRAYS_FILE, "policy", self.policy.params())?;
         load_store(&arrays, ARRAYS_FILE, "critic", self.critic.params())?;
@@ -68,7 +70,6 @@ impl DimeAgent {
             load_batch_renorms(&arrays, ARRAYS_FILE, COUNTERS_FILE, &prefix, norms, &steps)?;
         }
         self.n_updates = counters.critic_updates;
-        (self.acting, self.host_chain) = (None, None);
         Ok(())
     }
 }
