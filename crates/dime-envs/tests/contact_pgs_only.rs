@@ -9,19 +9,8 @@
 mod common;
 
 use dime_envs::sim::{assets, Data, Model, SolverMode};
-use serde::Deserialize;
 
-#[derive(Deserialize)]
-struct Golden {
-    trajectories: Vec<Trajectory>,
-}
-
-#[derive(Deserialize)]
-struct Trajectory {
-    actions: Vec<Vec<f64>>,
-    qpos: Vec<Vec<f64>>,
-    qvel: Vec<Vec<f64>>,
-}
+use common::StateGolden as Golden;
 
 fn load(name: &str) -> Golden {
     common::load(name)

@@ -40,7 +40,7 @@
 //! must also stay a real disagreement with MuJoCo's default answer (≥ 1e-8), or it no longer shows anything.
 
 mod common;
-use common::err;
+use common::{err, StateGolden as Golden};
 
 use dime_envs::tasks::dmc;
 use dime_envs::{env_rng, Task};
@@ -64,18 +64,6 @@ struct Case {
     default_next_qvel: Vec<f64>,
     tight_next_qpos: Vec<f64>,
     tight_next_qvel: Vec<f64>,
-}
-
-#[derive(Deserialize)]
-struct Golden {
-    trajectories: Vec<Trajectory>,
-}
-
-#[derive(Deserialize)]
-struct Trajectory {
-    actions: Vec<Vec<f64>>,
-    qpos: Vec<Vec<f64>>,
-    qvel: Vec<Vec<f64>>,
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 /// Read `tests/data/<name>` (gzip-compressed when the name ends in `.gz`) as JSON of type `T`.
 /// A missing or malformed file panics with its path: the test cannot run without it.
@@ -32,4 +33,18 @@ pub fn err(qpos: &[f64], qvel: &[f64], want_qpos: &[f64], want_qvel: &[f64]) -> 
 /// Largest element-wise absolute difference.
 pub fn max_diff(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).fold(0.0_f64, |m, (x, y)| m.max((x - y).abs()))
+}
+
+/// The actions and states of a golden file's trajectories (the file's other fields are not read).
+#[derive(Deserialize)]
+pub struct StateGolden {
+    pub trajectories: Vec<StateTrajectory>,
+}
+
+/// One trajectory's actions and the states `qpos`, `qvel` before each of them.
+#[derive(Deserialize)]
+pub struct StateTrajectory {
+    pub actions: Vec<Vec<f64>>,
+    pub qpos: Vec<Vec<f64>>,
+    pub qvel: Vec<Vec<f64>>,
 }
