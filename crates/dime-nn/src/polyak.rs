@@ -89,8 +89,7 @@ mod tests {
         let mut o = crate::init::standard_normal(&mut rng, n);
         (t[0], o[0], t[1], o[1], t[2], o[2]) = (-0.0, -0.0, 0.0, -0.0, 3e38, 1e-40);
         let tau = 0.005;
-        let (target, online) = (ParamStore::new(), ParamStore::new());
-        let (mut target, mut online) = (target, online);
+        let (mut target, mut online) = (ParamStore::new(), ParamStore::new());
         target.insert_host("w", t.clone(), &[n], DType::F32, &Device::Cpu)?;
         online.insert_host("w", o.clone(), &[n], DType::F32, &Device::Cpu)?;
         polyak_update(&target, &online, tau)?;

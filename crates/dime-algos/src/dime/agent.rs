@@ -154,6 +154,15 @@ impl DimeAgent {
         self.temperature.steps().unwrap_or(0)
     }
 
+    /// Take the policy's host copy for the CPU chain unless the one held is still current
+    /// (it is dropped whenever the actor changes).
+    fn build_host_chain(&mut self) -> Result<(), AlgoError> {
+        if self.host_chain.is_none() {
+            self.host_chain = Some(self.policy.host_chain()?);
+        }
+        Ok(())
+    }
+
     /// `a' ~ π(·|s')` and `ℓ(s')` without gradient for the critic targets of minibatches
     /// `first..=last` of this step's draw (§5.1), one `(a', ℓ)` per minibatch. Their noise is
     /// drawn minibatch by minibatch, in order, and the chains run as one pass over all their
@@ -170,12 +179,12 @@ impl DimeAgent {
         let b = self.cfg.batch_size;
         let noises = (first..=last).map(|_| self.policy.draw_noise(rng, b)).collect::<Result<Vec<_>, _>>()?;
         let noise = ChainNoise::concat_rows(&noises)?;
+        if self.device.is_cpu() {
+            self.build_host_chain()?;
+        }
         let o = self.batch.obs.len() / self.batch.len();
         let next_obs = &self.batch.next_obs[first * b * o..(last + 1) * b * o];
         let (actions, bound) = if self.device.is_cpu() {
-            if self.host_chain.is_none() {
-                self.host_chain = Some(self.policy.host_chain()?);
-            }
             let chain = self.host_chain.as_ref().expect("built above");
             self.policy.forward_host(chain, next_obs, &noise, false, &mut self.target_tape)?;
             (self.target_tape.action.clone(), self.target_tape.log_prob_bound())
@@ -256,9 +265,7 @@ impl DimeAgent {
     fn actor_gradients_host(&mut self, obs: &Tensor, noise: &ChainNoise, alpha: f64) -> Result<ActorPass, AlgoError> {
         let rows = obs.dim(0)?;
         let obs = obs.flatten_all()?.to_vec1::<f32>()?;
-        if self.host_chain.is_none() {
-            self.host_chain = Some(self.policy.host_chain()?);
-        }
+        self.build_host_chain()?;
         let chain = self.host_chain.as_ref().expect("built above");
         self.policy.forward_host(chain, &obs, noise, true, &mut self.tape)?;
         let (q_mean, dq_da) = self.critic.mean_q_and_action_grad(&obs, &self.tape.action, rows)?;
