@@ -27,6 +27,9 @@
 //! updates, and prints the peak resident set (`VmHWM`) with the buffer's own size, and the
 //! buffer size a dog-sized task (223 / 38) would need.
 //!
+//! SAC's reference, Stable-Baselines3, is timed by `crates/dime-bench/tools/sb3_sac_speed.py`
+//! (Python, `pip install torch stable-baselines3 gymnasium`): run it next to `--only "sac cpu"`.
+//!
 //! `cargo bench -p dime-bench --bench agents [-- --scale F] [-- --only TEXT] [-- --memory]`
 
 use std::time::Instant;
