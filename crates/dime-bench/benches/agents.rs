@@ -30,7 +30,12 @@
 //! SAC's reference, Stable-Baselines3, is timed by `crates/dime-bench/tools/sb3_sac_speed.py`
 //! (Python, `pip install torch stable-baselines3 gymnasium`): run it next to `--only "sac cpu"`.
 //!
-//! `cargo bench -p dime-bench --bench agents [-- --scale F] [-- --only TEXT] [-- --memory]`
+//! Each case also prints the hypervisor's share of the CPU time while it ran
+//! ([`dime_bench::host_steal`]): multi-threaded figures fall when it rises. `--alternate` adds,
+//! after each case, the same agent on one thread and on the process's threads in alternating
+//! chunks, so that the two-thread speed-up is measured under the same conditions.
+//!
+//! `cargo bench -p dime-bench --bench agents [-- --scale F] [-- --only TEXT] [-- --alternate] [-- --memory]`
 
 use std::time::Instant;
 
@@ -39,6 +44,7 @@ use dime_algos::dime::{DimeAgent, DimeConfig};
 use dime_algos::dmerl::diffsac::{DiffSacAgent, DiffSacConfig};
 use dime_algos::sac::{SacAgent, SacConfig};
 use dime_algos::{ActMode, Agent, ReplayBuffer, Transition};
+use dime_bench::host_steal::CpuTicks;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -60,9 +66,34 @@ fn fill(replay: &mut ReplayBuffer, obs_dim: usize, act_dim: usize, n: usize, rng
     }
 }
 
+/// `--alternate`: seconds per environment step of `agent` on one thread (a one-thread rayon pool,
+/// inside which every part runs serially) and on the process's threads, over `steps` steps each,
+/// alternating in chunks of a tenth of that, so that both see the same phases of the machine.
+fn alternating_seconds_per_step(
+    agent: &mut (impl Agent + Send),
+    replay: &ReplayBuffer,
+    obs_dim: usize,
+    act_dim: usize,
+    steps: usize,
+) -> (f64, f64) {
+    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("one-thread pool");
+    let chunk = (steps / 10).max(1);
+    let (mut serial, mut threaded) = (0.0, 0.0);
+    for _ in 0..steps.div_ceil(chunk) {
+        let start = Instant::now();
+        one_thread.install(|| seconds_per_step(agent, replay, obs_dim, act_dim, 0, chunk));
+        serial += start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        seconds_per_step(agent, replay, obs_dim, act_dim, 0, chunk);
+        threaded += start.elapsed().as_secs_f64();
+    }
+    let done = (steps.div_ceil(chunk) * chunk) as f64;
+    (serial / done, threaded / done)
+}
+
 /// Seconds per environment step of `agent` over `steps` steps after `warmup` steps.
 fn seconds_per_step(
-    agent: &mut impl Agent,
+    agent: &mut (impl Agent + Send),
     replay: &ReplayBuffer,
     obs_dim: usize,
     act_dim: usize,
@@ -220,13 +251,15 @@ fn cases() -> Vec<Case> {
 }
 
 /// Measure one case; print its rate and, for DIME, the per-step breakdown.
-fn run(case: Case, scale: f64, threads: usize, peak: Option<f64>, matmul: f64) {
+fn run(case: Case, scale: f64, threads: usize, peak: Option<f64>, matmul: f64, alternate: bool) {
     let (o, a) = case.dims;
     let gflop = step_gflop(&case.learner, o, a);
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let mut replay = ReplayBuffer::new(o, a, 20_000).expect("buffer");
     fill(&mut replay, o, a, 20_000, &mut rng);
     let measured = ((case.steps.1 as f64 * scale).ceil() as usize).max(3);
+    let ticks = CpuTicks::read();
+    let alternated;
     let (secs, breakdown) = match case.learner {
         Learner::Dime(cfg) => {
             let mut agent = dime(cfg, o, a, &mut rng);
@@ -234,6 +267,7 @@ fn run(case: Case, scale: f64, threads: usize, peak: Option<f64>, matmul: f64) {
             let before = agent.timings();
             let secs = seconds_per_step(&mut agent, &replay, o, a, 0, measured);
             let after = agent.timings();
+            alternated = alternate.then(|| alternating_seconds_per_step(&mut agent, &replay, o, a, measured));
             let per_step =
                 |x: std::time::Duration, y: std::time::Duration| (x - y).as_secs_f64() * 1e3 / measured as f64;
             let breakdown = format!(
@@ -247,11 +281,15 @@ fn run(case: Case, scale: f64, threads: usize, peak: Option<f64>, matmul: f64) {
         }
         Learner::Sac(cfg) => {
             let mut agent = SacAgent::new(cfg, o, a, &mut rng).expect("SAC agent");
-            (seconds_per_step(&mut agent, &replay, o, a, case.steps.0, measured), String::new())
+            let secs = seconds_per_step(&mut agent, &replay, o, a, case.steps.0, measured);
+            alternated = alternate.then(|| alternating_seconds_per_step(&mut agent, &replay, o, a, measured));
+            (secs, String::new())
         }
         Learner::DiffSac(cfg) => {
             let mut agent = DiffSacAgent::new(cfg, o, a, &mut rng).expect("DiffSAC agent");
-            (seconds_per_step(&mut agent, &replay, o, a, case.steps.0, measured), String::new())
+            let secs = seconds_per_step(&mut agent, &replay, o, a, case.steps.0, measured);
+            alternated = alternate.then(|| alternating_seconds_per_step(&mut agent, &replay, o, a, measured));
+            (secs, String::new())
         }
     };
     println!(
@@ -261,6 +299,18 @@ fn run(case: Case, scale: f64, threads: usize, peak: Option<f64>, matmul: f64) {
         secs * 1e3,
         case.reference
     );
+    if let Some((serial, threaded)) = alternated {
+        println!(
+            "    alternating in this process: 1 thread {:.2} env steps/s, {threads} thread(s) {:.2} ({:.2}×)",
+            1.0 / serial,
+            1.0 / threaded,
+            serial / threaded
+        );
+    }
+    let steal = ticks.zip(CpuTicks::read()).and_then(|(before, after)| before.steal_percent_until(&after));
+    if let Some(steal) = steal {
+        println!("    host steal during this case: {steal:.1}% of the machine's CPU time");
+    }
     if let Some(gflop) = gflop {
         let rate = gflop / secs;
         let share = peak.map_or(String::new(), |p| format!(", {:.0}% of the same-run FMA peak", 100.0 * rate / p));
@@ -322,10 +372,11 @@ fn main() {
         Some(p) => println!("FMA peak on {threads} thread(s) (best of 5 rounds): {p:.1} GFLOP/s"),
         None => println!("FMA peak: no probe for this CPU"),
     }
+    let alternate = args.iter().any(|a| a == "--alternate");
     // `--only TEXT`: run only the cases whose name contains TEXT.
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     for case in cases().into_iter().filter(|c| only.as_ref().is_none_or(|o| c.name.contains(o.as_str()))) {
-        run(case, scale, threads, peak, baseline);
+        run(case, scale, threads, peak, baseline, alternate);
     }
     println!("matmul again (drift check): {:.1} GFLOP/s", matmul_gflops());
 }

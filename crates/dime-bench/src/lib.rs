@@ -1,3 +1,4 @@
 //! Helpers shared by the benches.
 
 pub mod fma_peak;
+pub mod host_steal;
