@@ -30,10 +30,11 @@
 //! SAC's reference, Stable-Baselines3, is timed by `crates/dime-bench/tools/sb3_sac_speed.py`
 //! (Python, `pip install torch stable-baselines3 gymnasium`): run it next to `--only "sac cpu"`.
 //!
-//! Each case also prints the hypervisor's share of the CPU time while it ran
-//! ([`dime_bench::host_steal`]): multi-threaded figures fall when it rises. `--alternate` adds,
-//! after each case, the same agent on one thread and on the process's threads in alternating
-//! chunks, so that the two-thread speed-up is measured under the same conditions.
+//! Each case also prints the hypervisor's share of the CPU time the VM asked for during its
+//! measured steps ([`dime_bench::host_steal`]): multi-threaded figures fall when it rises.
+//! `--alternate` (with more than one thread, and `CANDLE_NUM_THREADS=1`) adds, after each case,
+//! the same agent on one thread and on the process's threads in alternating chunks, so that the
+//! two-thread speed-up is measured under the same conditions ([`alternating_seconds_per_step`]).
 //!
 //! `cargo bench -p dime-bench --bench agents [-- --scale F] [-- --only TEXT] [-- --alternate] [-- --memory]`
 
@@ -66,9 +67,15 @@ fn fill(replay: &mut ReplayBuffer, obs_dim: usize, act_dim: usize, n: usize, rng
     }
 }
 
-/// `--alternate`: seconds per environment step of `agent` on one thread (a one-thread rayon pool,
-/// inside which every part runs serially) and on the process's threads, over `steps` steps each,
-/// alternating in chunks of a tenth of that, so that both see the same phases of the machine.
+/// `--alternate`: seconds per environment step of `agent` on one thread and on the process's
+/// threads, in alternating chunks of a tenth of `steps` (about `steps` steps each, rounded up to
+/// whole chunks; the order flips every round, and one discarded round warms both up), so that
+/// both see the same phases of the machine.
+///
+/// "One thread" is a one-thread rayon pool: every product, member and row block then runs in
+/// sequence, but the code still partitions its work for the process's thread count (DIME's chain
+/// in row blocks, say), and candle's element-wise pool ignores rayon, so run with
+/// `CANDLE_NUM_THREADS=1`. It is not exactly a `RAYON_NUM_THREADS=1` process.
 fn alternating_seconds_per_step(
     agent: &mut (impl Agent + Send),
     replay: &ReplayBuffer,
@@ -78,17 +85,37 @@ fn alternating_seconds_per_step(
 ) -> (f64, f64) {
     let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("one-thread pool");
     let chunk = (steps / 10).max(1);
+    let rounds = steps.div_ceil(chunk);
     let (mut serial, mut threaded) = (0.0, 0.0);
-    for _ in 0..steps.div_ceil(chunk) {
-        let start = Instant::now();
-        one_thread.install(|| seconds_per_step(agent, replay, obs_dim, act_dim, 0, chunk));
-        serial += start.elapsed().as_secs_f64();
-        let start = Instant::now();
-        seconds_per_step(agent, replay, obs_dim, act_dim, 0, chunk);
-        threaded += start.elapsed().as_secs_f64();
+    for round in 0..=rounds {
+        let mut timed = |on_one_thread: bool| {
+            let start = Instant::now();
+            if on_one_thread {
+                one_thread.install(|| seconds_per_step(agent, replay, obs_dim, act_dim, 0, chunk));
+            } else {
+                seconds_per_step(agent, replay, obs_dim, act_dim, 0, chunk);
+            }
+            start.elapsed().as_secs_f64()
+        };
+        let first_on_one_thread = round % 2 == 0;
+        let first = timed(first_on_one_thread);
+        let second = timed(!first_on_one_thread);
+        if round > 0 {
+            let (one, many) = if first_on_one_thread { (first, second) } else { (second, first) };
+            serial += one;
+            threaded += many;
+        }
     }
-    let done = (steps.div_ceil(chunk) * chunk) as f64;
+    let done = (rounds * chunk) as f64;
     (serial / done, threaded / done)
+}
+
+/// `f()` and the host's steal percentage while it ran ([`CpuTicks::steal_percent_until`]).
+fn with_steal<T>(f: impl FnOnce() -> T) -> (T, Option<f64>) {
+    let before = CpuTicks::read();
+    let value = f();
+    let steal = before.zip(CpuTicks::read()).and_then(|(b, a)| b.steal_percent_until(&a));
+    (value, steal)
 }
 
 /// Seconds per environment step of `agent` over `steps` steps after `warmup` steps.
@@ -238,7 +265,7 @@ fn cases() -> Vec<Case> {
             dims: (3, 1),
             learner: Learner::Sac(SacConfig::cpu()),
             steps: (20, 600),
-            reference: "Stable-Baselines3 SAC 62–76 steps/s; target ≥ 5× that",
+            reference: "Stable-Baselines3 SAC 62–76 steps/s (the issue's figure; same run: tools/sb3_sac_speed.py); target ≥ 5× that",
         },
         Case {
             name: "diffsac cpu, obs 3 / act 1 (Pendulum)",
@@ -258,16 +285,16 @@ fn run(case: Case, scale: f64, threads: usize, peak: Option<f64>, matmul: f64, a
     let mut replay = ReplayBuffer::new(o, a, 20_000).expect("buffer");
     fill(&mut replay, o, a, 20_000, &mut rng);
     let measured = ((case.steps.1 as f64 * scale).ceil() as usize).max(3);
-    let ticks = CpuTicks::read();
     let alternated;
-    let (secs, breakdown) = match case.learner {
+    let ((secs, steal), breakdown) = match case.learner {
         Learner::Dime(cfg) => {
             let mut agent = dime(cfg, o, a, &mut rng);
             seconds_per_step(&mut agent, &replay, o, a, case.steps.0, 0);
             let before = agent.timings();
-            let secs = seconds_per_step(&mut agent, &replay, o, a, 0, measured);
+            let timed = with_steal(|| seconds_per_step(&mut agent, &replay, o, a, 0, measured));
             let after = agent.timings();
-            alternated = alternate.then(|| alternating_seconds_per_step(&mut agent, &replay, o, a, measured));
+            alternated =
+                alternate.then(|| with_steal(|| alternating_seconds_per_step(&mut agent, &replay, o, a, measured)));
             let per_step =
                 |x: std::time::Duration, y: std::time::Duration| (x - y).as_secs_f64() * 1e3 / measured as f64;
             let breakdown = format!(
@@ -277,19 +304,23 @@ fn run(case: Case, scale: f64, threads: usize, peak: Option<f64>, matmul: f64, a
                 per_step(after.actor, before.actor),
                 per_step(after.other, before.other),
             );
-            (secs, breakdown)
+            (timed, breakdown)
         }
         Learner::Sac(cfg) => {
             let mut agent = SacAgent::new(cfg, o, a, &mut rng).expect("SAC agent");
-            let secs = seconds_per_step(&mut agent, &replay, o, a, case.steps.0, measured);
-            alternated = alternate.then(|| alternating_seconds_per_step(&mut agent, &replay, o, a, measured));
-            (secs, String::new())
+            seconds_per_step(&mut agent, &replay, o, a, case.steps.0, 0);
+            let timed = with_steal(|| seconds_per_step(&mut agent, &replay, o, a, 0, measured));
+            alternated =
+                alternate.then(|| with_steal(|| alternating_seconds_per_step(&mut agent, &replay, o, a, measured)));
+            (timed, String::new())
         }
         Learner::DiffSac(cfg) => {
             let mut agent = DiffSacAgent::new(cfg, o, a, &mut rng).expect("DiffSAC agent");
-            let secs = seconds_per_step(&mut agent, &replay, o, a, case.steps.0, measured);
-            alternated = alternate.then(|| alternating_seconds_per_step(&mut agent, &replay, o, a, measured));
-            (secs, String::new())
+            seconds_per_step(&mut agent, &replay, o, a, case.steps.0, 0);
+            let timed = with_steal(|| seconds_per_step(&mut agent, &replay, o, a, 0, measured));
+            alternated =
+                alternate.then(|| with_steal(|| alternating_seconds_per_step(&mut agent, &replay, o, a, measured)));
+            (timed, String::new())
         }
     };
     println!(
@@ -299,17 +330,20 @@ fn run(case: Case, scale: f64, threads: usize, peak: Option<f64>, matmul: f64, a
         secs * 1e3,
         case.reference
     );
-    if let Some((serial, threaded)) = alternated {
+    let steal_text = |steal: Option<f64>| {
+        steal.map_or(String::new(), |p| format!("; host steal {p:.1}% of the CPU time the VM asked for"))
+    };
+    if let Some(p) = steal {
+        println!("    host steal during the measured steps: {p:.1}% of the CPU time the VM asked for");
+    }
+    if let Some(((serial, threaded), steal)) = alternated {
         println!(
-            "    alternating in this process: 1 thread {:.2} env steps/s, {threads} thread(s) {:.2} ({:.2}×)",
+            "    alternating in this process: 1 thread {:.2} env steps/s, {threads} threads {:.2} ({:.2}×){}",
             1.0 / serial,
             1.0 / threaded,
-            serial / threaded
+            serial / threaded,
+            steal_text(steal)
         );
-    }
-    let steal = ticks.zip(CpuTicks::read()).and_then(|(before, after)| before.steal_percent_until(&after));
-    if let Some(steal) = steal {
-        println!("    host steal during this case: {steal:.1}% of the machine's CPU time");
     }
     if let Some(gflop) = gflop {
         let rate = gflop / secs;
@@ -372,7 +406,10 @@ fn main() {
         Some(p) => println!("FMA peak on {threads} thread(s) (best of 5 rounds): {p:.1} GFLOP/s"),
         None => println!("FMA peak: no probe for this CPU"),
     }
-    let alternate = args.iter().any(|a| a == "--alternate");
+    let alternate = args.iter().any(|a| a == "--alternate") && threads > 1;
+    if args.iter().any(|a| a == "--alternate") && threads < 2 {
+        println!("--alternate needs more than one thread (RAYON_NUM_THREADS): skipped");
+    }
     // `--only TEXT`: run only the cases whose name contains TEXT.
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     for case in cases().into_iter().filter(|c| only.as_ref().is_none_or(|o| c.name.contains(o.as_str()))) {

@@ -14,6 +14,13 @@ use std::time::{Duration, Instant};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    // As in training (`Trainer::run`): subnormal values flushed to zero.
+    dime_nn::flush_denormals();
+    let threads = dime_nn::cpu_threads();
+    if threads < 2 {
+        println!("set RAYON_NUM_THREADS=2 (or more): this probe compares one thread with the process's threads");
+        return;
+    }
     let (o, d, rows) = (3usize, 1usize, 256usize);
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let cfg = SacConfig::cpu();
@@ -73,6 +80,6 @@ fn main() {
     let names = ["update", "  forward", "  backward", "  optimiser", "action gradient"];
     for (i, name) in names.iter().enumerate() {
         let (one, two) = (ms(wall[0][i]), ms(wall[1][i]));
-        println!("{name:>16}: 1 thread {one:.3} ms, 2 threads {two:.3} ms, {:.2}×", one / two);
+        println!("{name:>16}: 1 thread {one:.3} ms, {threads} threads {two:.3} ms, {:.2}×", one / two);
     }
 }

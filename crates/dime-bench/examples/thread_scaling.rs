@@ -24,6 +24,13 @@ fn chain(x: &[f32], w: &[f32], out: &mut [f32], tmp: &mut [f32], rows: usize, de
 }
 
 fn main() {
+    // As in training (`Trainer::run`): subnormal values flushed to zero.
+    dime_nn::flush_denormals();
+    let threads = dime_nn::cpu_threads();
+    if threads < 2 {
+        println!("set RAYON_NUM_THREADS=2 (or more): this probe compares one thread with the process's threads");
+        return;
+    }
     let serial_pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     let x: Vec<f32> = (0..256 * 256).map(|i| ((i % 97) as f32 - 48.0) * 1e-2).collect();
     let w: Vec<f32> = (0..256 * 256).map(|i| ((i % 89) as f32 - 44.0) * 1e-3).collect();
@@ -35,8 +42,8 @@ fn main() {
         "gemm split 6",
         "row blocks 6",
         "members in pool",
-        "one product",
-        "one product in pool",
+        "six products",
+        "six products in pool",
     ];
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     let reps = 20;
@@ -93,11 +100,12 @@ fn main() {
             t.push(start.elapsed().as_secs_f64() * 1e3 / reps as f64);
         }
     }
+    println!("{threads} threads; every variant does six 256³ products per repetition");
     let flop = 6.0 * 2.0 * 256f64.powi(3);
     for (name, t) in names.iter().zip(&mut times) {
         t.sort_by(|p, q| p.partial_cmp(q).unwrap());
         println!(
-            "{name:>16}: best {:.3} ms, median {:.3} ms ({:.1} GFLOP/s at the median)",
+            "{name:>20}: best {:.3} ms, median {:.3} ms ({:.1} GFLOP/s at the median)",
             t[0],
             t[t.len() / 2],
             flop / t[t.len() / 2] / 1e6

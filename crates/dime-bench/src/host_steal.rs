@@ -1,13 +1,13 @@
-//! The hypervisor's share of the machine's CPU time ("steal": time a virtual CPU was ready to
-//! run but the host ran something else), from the first line of `/proc/stat`. On this project's
+//! The hypervisor's share of the CPU time the VM asked for ("steal": time a virtual CPU was ready
+//! to run but the host ran something else), from the first line of `/proc/stat`. On this project's
 //! 2-core VM a multi-threaded run slows down when steal rises, because every join waits for the
 //! slowest virtual CPU; a one-thread run barely notices. The benches print it next to their rates.
 
 /// Cumulative CPU time counters of all CPUs (in clock ticks), as `/proc/stat` gives them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CpuTicks {
-    /// Every state's ticks added up.
-    pub total: u64,
+    /// Ticks the VM's CPUs ran something: user, nice, system, irq, softirq.
+    pub busy: u64,
     /// Ticks stolen by the hypervisor.
     pub steal: u64,
 }
@@ -23,16 +23,20 @@ impl CpuTicks {
     pub fn parse(stat: &str) -> Option<Self> {
         let line = stat.lines().find(|l| l.starts_with("cpu "))?;
         let values: Vec<u64> = line.split_whitespace().skip(1).map(|v| v.parse().ok()).collect::<Option<_>>()?;
-        // guest and guest_nice (ninth and tenth) are already counted in user and nice.
-        let total = values.iter().take(8).sum();
-        Some(Self { total, steal: values.get(7).copied().unwrap_or(0) })
+        let value = |i: usize| values.get(i).copied().unwrap_or(0);
+        // Idle (fourth) and iowait (fifth) are time nothing wanted to run; guest and guest_nice
+        // (ninth and tenth) are already counted in user and nice.
+        let busy = value(0) + value(1) + value(2) + value(5) + value(6);
+        (values.len() >= 4).then_some(Self { busy, steal: value(7) })
     }
 
-    /// Percentage of the CPU time between `self` and `later` that the hypervisor took.
+    /// Percentage of the CPU time the VM asked for between `self` and `later` (its busy time
+    /// and its stolen time) that the hypervisor took. Idle time is left out, so a one-thread run
+    /// on two CPUs is not diluted by the idle one.
     pub fn steal_percent_until(&self, later: &Self) -> Option<f64> {
-        let total = later.total.checked_sub(self.total)?;
+        let busy = later.busy.checked_sub(self.busy)?;
         let steal = later.steal.checked_sub(self.steal)?;
-        (total > 0).then(|| 100.0 * steal as f64 / total as f64)
+        (busy + steal > 0).then(|| 100.0 * steal as f64 / (busy + steal) as f64)
     }
 }
 
@@ -41,13 +45,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn steal_is_the_eighth_counter_of_the_cpu_line() {
+    fn steal_is_the_eighth_counter_and_idle_time_is_left_out() {
         let before = "cpu  100 0 20 300 5 0 1 10 7 0\ncpu0 50 0 10 150 2 0 0 5 0 0\n";
         let after = "cpu  160 0 30 400 5 0 1 40 9 0\ncpu0 80 0 15 200 2 0 0 20 0 0\n";
         let (a, b) = (CpuTicks::parse(before).unwrap(), CpuTicks::parse(after).unwrap());
-        assert_eq!(a, CpuTicks { total: 436, steal: 10 });
-        // 200 ticks passed, 30 of them stolen.
-        assert_eq!(a.steal_percent_until(&b), Some(15.0));
+        assert_eq!(a, CpuTicks { busy: 121, steal: 10 });
+        // 70 ticks busy (160 − 100 user, 30 − 20 system), 30 stolen: 30 of 100 asked for.
+        assert_eq!(a.steal_percent_until(&b), Some(30.0));
         assert_eq!(b.steal_percent_until(&a), None);
         assert_eq!(a.steal_percent_until(&a), None);
     }

@@ -16,8 +16,11 @@ from stable_baselines3 import SAC
 from stable_baselines3.common.callbacks import BaseCallback
 
 
+LEARNING_STARTS = 100
+
+
 class Clock(BaseCallback):
-    """Records the wall time at the first learning step and at the end."""
+    """Records the wall time when `start_step` environment steps are done (after warm-up)."""
 
     def __init__(self, start_step):
         super().__init__()
@@ -33,12 +36,15 @@ class Clock(BaseCallback):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--warmup", type=int, default=1000, help="steps before timing (updates start at 100)")
+    parser.add_argument("--warmup", type=int, default=1000,
+                        help=f"steps before timing, at least {LEARNING_STARTS} (updates start there)")
     parser.add_argument("--steps", type=int, default=1500, help="timed steps")
     args = parser.parse_args()
+    if args.warmup < LEARNING_STARTS or args.steps < 1:
+        parser.error(f"--warmup must be at least {LEARNING_STARTS} and --steps positive")
     torch.set_num_threads(args.threads)
     env = gym.make("Pendulum-v1")
-    model = SAC("MlpPolicy", env, batch_size=256, learning_starts=100, train_freq=1, gradient_steps=1,
+    model = SAC("MlpPolicy", env, batch_size=256, learning_starts=LEARNING_STARTS, train_freq=1, gradient_steps=1,
                 policy_kwargs=dict(net_arch=[256, 256]), device="cpu", seed=0, verbose=0)
     clock = Clock(args.warmup)
     model.learn(total_timesteps=args.warmup + args.steps, callback=clock)
