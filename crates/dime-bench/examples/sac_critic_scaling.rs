@@ -3,6 +3,8 @@
 //! batch 256) and `min_q_and_action_grad`, each run inside a one-thread rayon pool (every part
 //! serial) and from the main thread with the global pool (`RAYON_NUM_THREADS=2`).
 //! `RAYON_NUM_THREADS=2 cargo run --release -p dime-bench --example sac_critic_scaling`
+mod common;
+
 use candle_core::{DType, Device, Tensor};
 use dime_algos::sac::SacConfig;
 use dime_critic::{CriticBatch, ScalarCritic, TdInputs};
@@ -14,13 +16,9 @@ use std::time::{Duration, Instant};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    // As in training (`Trainer::run`): subnormal values flushed to zero.
-    dime_nn::flush_denormals();
-    let threads = dime_nn::cpu_threads();
-    if threads < 2 {
-        println!("set RAYON_NUM_THREADS=2 (or more): this probe compares one thread with the process's threads");
+    let Some(threads) = common::multi_thread_probe_setup() else {
         return;
-    }
+    };
     let (o, d, rows) = (3usize, 1usize, 256usize);
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let cfg = SacConfig::cpu();

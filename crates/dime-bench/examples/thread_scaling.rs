@@ -5,6 +5,8 @@
 //! blocks of 128 (one join); six independent products, each split by gemm, from outside the pool
 //! and from inside it (where a product runs on one thread).
 //! `RAYON_NUM_THREADS=2 cargo run --release -p dime-bench --example thread_scaling`
+mod common;
+
 use dime_nn::host_gemm::Gemm;
 use std::time::Instant;
 
@@ -24,13 +26,9 @@ fn chain(x: &[f32], w: &[f32], out: &mut [f32], tmp: &mut [f32], rows: usize, de
 }
 
 fn main() {
-    // As in training (`Trainer::run`): subnormal values flushed to zero.
-    dime_nn::flush_denormals();
-    let threads = dime_nn::cpu_threads();
-    if threads < 2 {
-        println!("set RAYON_NUM_THREADS=2 (or more): this probe compares one thread with the process's threads");
+    let Some(threads) = common::multi_thread_probe_setup() else {
         return;
-    }
+    };
     let serial_pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     let x: Vec<f32> = (0..256 * 256).map(|i| ((i % 97) as f32 - 48.0) * 1e-2).collect();
     let w: Vec<f32> = (0..256 * 256).map(|i| ((i % 89) as f32 - 44.0) * 1e-3).collect();
