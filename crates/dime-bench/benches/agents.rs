@@ -406,8 +406,9 @@ fn main() {
         Some(p) => println!("FMA peak on {threads} thread(s) (best of 5 rounds): {p:.1} GFLOP/s"),
         None => println!("FMA peak: no probe for this CPU"),
     }
-    let alternate = args.iter().any(|a| a == "--alternate") && threads > 1;
-    if args.iter().any(|a| a == "--alternate") && threads < 2 {
+    let wants_alternate = args.iter().any(|a| a == "--alternate");
+    let alternate = wants_alternate && threads > 1;
+    if wants_alternate && !alternate {
         println!("--alternate needs more than one thread (RAYON_NUM_THREADS): skipped");
     }
     // `--only TEXT`: run only the cases whose name contains TEXT.

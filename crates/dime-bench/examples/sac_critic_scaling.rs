@@ -33,8 +33,8 @@ fn main() {
     let serial = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     // [update, parts (forward, backward, optimiser), action gradient] per mode.
     let mut wall = [[Duration::ZERO; 5]; 2];
-    let reps = 10;
-    for round in 0..60 {
+    let (reps, rounds, warm_rounds) = (10, 60, 10);
+    for round in 0..rounds {
         for (mode, w) in wall.iter_mut().enumerate() {
             let mut work = || {
                 for _ in 0..reps {
@@ -57,7 +57,7 @@ fn main() {
                     let start = Instant::now();
                     std::hint::black_box(critic.min_q_and_action_grad(&obs_h, &act_h, rows).unwrap());
                     let grad = start.elapsed();
-                    if round >= 10 {
+                    if round >= warm_rounds {
                         w[0] += total;
                         w[1] += report.timings.forward;
                         w[2] += report.timings.backward;
@@ -73,7 +73,7 @@ fn main() {
             }
         }
     }
-    let n = 50.0 * reps as f64;
+    let n = ((rounds - warm_rounds) * reps) as f64;
     let ms = |x: Duration| x.as_secs_f64() * 1e3 / n;
     let names = ["update", "  forward", "  backward", "  optimiser", "action gradient"];
     for (i, name) in names.iter().enumerate() {

@@ -67,12 +67,13 @@ fn main() {
                         let (pa, pb) = ta.split_at_mut(128 * 256);
                         rayon::join(|| chain(xa, &w, oa, pa, 128, 6), || chain(xb, &w, ob, pb, 128, 6));
                     }
-                    6 => {
+                    4 => {
                         rayon::join(
                             || {
-                                for _ in 0..6 {
-                                    Gemm::new(256, 256, 256).run(&x, &w, &mut a);
-                                }
+                                rayon::join(
+                                    || chain(&x, &w, &mut a, &mut ta, 256, 3),
+                                    || chain(&x, &w, &mut b, &mut tb, 256, 3),
+                                )
                             },
                             || (),
                         );
@@ -85,10 +86,9 @@ fn main() {
                     _ => {
                         rayon::join(
                             || {
-                                rayon::join(
-                                    || chain(&x, &w, &mut a, &mut ta, 256, 3),
-                                    || chain(&x, &w, &mut b, &mut tb, 256, 3),
-                                )
+                                for _ in 0..6 {
+                                    Gemm::new(256, 256, 256).run(&x, &w, &mut a);
+                                }
                             },
                             || (),
                         );
